@@ -1,0 +1,33 @@
+# One helper per kind of target: warnings/sanitizers, tests (with labels and environment).
+
+function(tier_set_warnings_and_sanitizers)
+  add_compile_options(-Wall -Wextra -Wshadow -Wno-unused-parameter)
+  if(TIER_WERROR)
+    add_compile_options(-Werror)
+  endif()
+  if(TIER_SANITIZE STREQUAL "address")
+    add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    add_link_options(-fsanitize=address,undefined)
+  elseif(TIER_SANITIZE STREQUAL "thread")
+    add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=thread)
+  elseif(NOT TIER_SANITIZE STREQUAL "")
+    message(FATAL_ERROR "TIER_SANITIZE must be '', 'address' or 'thread'")
+  endif()
+endfunction()
+
+# tier_add_test(NAME name SOURCES a.cpp ... LABELS unit ... [ENV K=V ...] [LIBS ...] [TIMEOUT s])
+# Builds a Catch2 executable and registers it with CTest. Exit code 77 means "skipped" and is
+# reported as such, never as a pass.
+function(tier_add_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LABELS;ENV;LIBS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE tier_catch_main ${T_LIBS})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  set_tests_properties(${T_NAME} PROPERTIES
+    LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} SKIP_RETURN_CODE 77
+    ENVIRONMENT "TIER_SOURCE_DIR=${PROJECT_SOURCE_DIR};TIER_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;${T_ENV}")
+endfunction()

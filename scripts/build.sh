@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# build.sh [BUILD_DIR] [extra cmake args...] - configure and build Tier (deps must be present).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/build}
+shift || true
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$build.configure.log" 2>&1 ||
+  { cat "$build.configure.log"; exit 1; }
+cmake --build "$build" -j"$(nproc)"
