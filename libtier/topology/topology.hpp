@@ -84,6 +84,9 @@ Result<Topology> parse_topology_toml(const std::string &text, const std::string 
 // Built-in emulation presets ("default", "xeon-max-flat", "gh200", "dram-2cxl",
 // "cxl-switched-pool"), scaled to the machine's memory where the preset says so.
 std::vector<std::string> preset_names();
+// A preset's TOML text with its nodes backed by OS node `backing_node` (nullopt if unknown):
+// what `tierctl` prints and what tools turn into QEMU arguments.
+std::optional<std::string> preset_text(const std::string &name, int backing_node);
 Result<Topology> load_preset(const std::string &name, const Topology &machine);
 
 // What a runtime uses: `spec` as in tier_runtime_options.topology (NULL/"" = environment
