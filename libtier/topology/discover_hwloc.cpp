@@ -166,8 +166,8 @@ Result<Topology> discover_hwloc() {
       bool complete = true;
       for (int a = 0; a < count && complete; ++a)
         for (int b = 0; b < count; ++b) {
-          hwloc_uint64_t v = 0;
-          if (hwloc_distances_obj_pair_values(dist, objs[a], objs[b], &v, nullptr) != 0) {
+          hwloc_uint64_t v = 0, back = 0;
+          if (hwloc_distances_obj_pair_values(dist, objs[a], objs[b], &v, &back) != 0) {
             complete = false;
             break;
           }
