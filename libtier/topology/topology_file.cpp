@@ -60,7 +60,7 @@ struct Declared {
   Node node;
   bool has_kind = false, has_backing = false, has_capacity = false;
   double capacity_percent = 0;  // > 0 when given as "25%"
-  toml::source_region capacity_where;
+  toml::source_region capacity_where, id_where, backing_where;
 };
 
 Result<Figure> read_figure(const Ctx &ctx, const toml::node &v, const std::string &field,
@@ -97,10 +97,12 @@ Result<Declared> read_node(const Ctx &ctx, const toml::table &tbl, size_t index,
       if (!value.is_integer() || !i || *i < 0 || *i > 4095)
         return ctx.fail(value.source(), field,
                         "expected a node number 0..4095, got " + describe(value));
-      if (k == "id")
+      if (k == "id") {
         d.node.id = static_cast<int>(*i);
-      else {
+        d.id_where = value.source();
+      } else {
         d.node.backing_node = static_cast<int>(*i);
+        d.backing_where = value.source();
         d.has_backing = true;
       }
     } else if (k == "kind") {
@@ -230,7 +232,7 @@ Result<Topology> parse_topology_toml(const std::string &text, const std::string 
   for (size_t i = 0; i < decl.size(); ++i) {
     auto [it, fresh] = seen.emplace(decl[i].node.id, i);
     if (!fresh)
-      return ctx.fail(decl[i].where, decl[i].field + ".id",
+      return ctx.fail(decl[i].id_where, decl[i].field + ".id",
                       "duplicate id " + std::to_string(decl[i].node.id) + " (also node[" +
                           std::to_string(it->second) + "])");
   }
@@ -249,7 +251,7 @@ Result<Topology> parse_topology_toml(const std::string &text, const std::string 
     for (Declared &d : decl) {
       const Node *base = machine.find(d.node.backing_node);
       if (base == nullptr)
-        return ctx.fail(d.where, d.field + ".backing",
+        return ctx.fail(d.backing_where, d.field + ".backing",
                         "node " + std::to_string(d.node.backing_node) +
                             " does not exist on this machine (nodes: " + node_list(machine) + ")");
       if (!d.has_kind)
@@ -286,7 +288,7 @@ Result<Topology> parse_topology_toml(const std::string &text, const std::string 
     for (Declared &d : decl) {
       Node *n = t.find(d.node.id);
       if (n == nullptr)
-        return ctx.fail(d.where, d.field + ".id",
+        return ctx.fail(d.id_where, d.field + ".id",
                         "no node " + std::to_string(d.node.id) + " on this machine (nodes: " +
                             node_list(machine) + "); to declare a virtual node, give `backing`");
       if (auto st = resolve_percent(ctx, d, n); !st) return std::move(st).error();

@@ -1,0 +1,4 @@
+# Topology: discovery on recorded machines, classification, ranking, files, presets, tierctl.
+tier_add_test(NAME unit_topology
+  SOURCES test_topology_discovery.cpp test_topology_file.cpp test_topology_presets.cpp
+  LABELS unit)
