@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "topology/sysfs_read.hpp"
-#include "topology_test_util.hpp"
+#include "test_topology_util.hpp"
 
 using namespace tier;
 using tier::test::machine_dir;

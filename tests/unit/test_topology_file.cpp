@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "topology/size_parse.hpp"
-#include "topology_test_util.hpp"
+#include "test_topology_util.hpp"
 
 using namespace tier;
 using tier::test::fixtures;

@@ -1,7 +1,7 @@
 // Presets load, validate and fit the machine; resolve_topology's precedence.
 #include <catch2/catch.hpp>
 
-#include "topology_test_util.hpp"
+#include "test_topology_util.hpp"
 
 using namespace tier;
 using tier::test::fixtures;

@@ -1,4 +1,4 @@
-// topology_test_util.hpp - helpers shared by the topology tests: fixture paths, a scoped
+// test_topology_util.hpp - helpers shared by the topology tests: fixture paths, a scoped
 // environment variable, and a small synthetic machine.
 #pragma once
 
