@@ -1,0 +1,167 @@
+// arena.cpp - jemalloc arenas with Tier's extent hooks, and per-thread explicit tcaches.
+//
+// Hook choices (jemalloc 5.3, opt.retain on, which is the Linux default):
+//  - alloc maps fresh 2 MiB-aligned runs from the chunk layer (bound to the placement's node,
+//    capacity-checked, recorded in the page map); jemalloc's retained-extent growth asks for
+//    geometrically growing sizes starting at 2 MiB, so calls are rare.
+//  - dalloc and destroy are absent: jemalloc then keeps the address space as "retained" and
+//    reuses it, and Tier never has to unmap part of a run it recorded. Memory is returned to
+//    the OS by purging (MADV_DONTNEED keeps the range's mbind policy, so re-faulted pages land
+//    on the same node).
+//  - commit/decommit are absent (our memory is always committed; jemalloc falls back to purge).
+//  - split/merge succeed: extents are plain address ranges to us.
+// The arena is created with default hooks and ours are installed afterwards, so jemalloc's
+// first metadata block comes from ordinary memory rather than from a (possibly tiny) tier.
+// Thread-safety: see arena.hpp.
+#include "alloc/arena.hpp"
+
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "alloc/chunks.hpp"
+#include "alloc/fork.hpp"
+#include "alloc/placement.hpp"
+#include "prim/os.hpp"
+
+namespace tier::alloc {
+
+thread_local ThreadState t_thread;
+
+namespace {
+
+pthread_key_t g_thread_key;
+
+void *hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size_t alignment, bool *zero,
+                 bool *commit, unsigned /*arena_ind*/) {
+  // A specific address is only asked for to grow in place; declining is always allowed.
+  if (new_addr != nullptr) return nullptr;
+  auto *binding = reinterpret_cast<ArenaBinding *>(hooks);
+  tier_placement *pl = binding->placement.load(std::memory_order_acquire);
+  if (pl == nullptr) return nullptr;
+  void *p = map_small_run(pl, size, alignment);
+  if (p == nullptr) return nullptr;
+  *zero = true;
+  *commit = true;
+  return p;
+}
+
+bool hook_purge_forced(extent_hooks_t *, void *addr, size_t, size_t offset, size_t length,
+                       unsigned) {
+  return !prim::advise(static_cast<char *>(addr) + offset, length, MADV_DONTNEED).ok();
+}
+
+bool hook_purge_lazy(extent_hooks_t *, void *addr, size_t, size_t offset, size_t length, unsigned) {
+  return !prim::advise(static_cast<char *>(addr) + offset, length, MADV_FREE).ok();
+}
+
+bool hook_split(extent_hooks_t *, void *, size_t, size_t, size_t, bool, unsigned) {
+  return false;
+}
+
+bool hook_merge(extent_hooks_t *, void *, size_t, void *, size_t, bool, unsigned) {
+  return false;
+}
+
+void destroy_thread_tcaches(void *) {
+  ThreadState &t = t_thread;
+  t.registered = false;
+  for (uint32_t gid = 0; gid < kMaxPlacements; ++gid) {
+    int f = t.tcache[gid];
+    t.tcache[gid] = 0;
+    if (f == 0 || f == MALLOCX_TCACHE_NONE) continue;
+    unsigned id = static_cast<unsigned>((f >> 8) - 2);
+    tierje_mallctl("tcache.destroy", nullptr, nullptr, &id, sizeof id);
+  }
+}
+
+void init_once_body(Status *result) {
+  // Order matters for fork safety (fork.cpp): our inner handlers, then jemalloc's (registered
+  // when it initialises), then our outer handlers.
+  register_inner_fork_handlers();
+  const char *version = nullptr;
+  size_t len = sizeof version;
+  if (int err = tierje_mallctl("version", &version, &len, nullptr, 0)) {
+    *result = Error{TIER_EOS, err, "initialising jemalloc: " + std::string(std::strerror(err))};
+    return;
+  }
+  register_outer_fork_handlers();
+  if (int err = pthread_key_create(&g_thread_key, destroy_thread_tcaches)) {
+    *result = Error{TIER_EOS, err, "pthread_key_create: " + std::string(std::strerror(err))};
+  }
+}
+
+}  // namespace
+
+Status init_allocator_once() {
+  static Status result;
+  static std::once_flag once;
+  std::call_once(once, init_once_body, &result);
+  return result;
+}
+
+Status create_arena(tier_placement *pl) {
+  unsigned ind = 0;
+  size_t len = sizeof ind;
+  if (int err = tierje_mallctl("arenas.create", &ind, &len, nullptr, 0)) {
+    return Error{TIER_ENOMEM, err,
+                 "creating a jemalloc arena for placement " + pl->text + ": " + std::strerror(err)};
+  }
+  if (ind >= kMaxPlacements - 1) {
+    return make_error(TIER_ENOMEM, "jemalloc arena index " + std::to_string(ind) +
+                                       " exceeds what MALLOCX_ARENA can encode");
+  }
+  auto *binding = new ArenaBinding;
+  std::memset(&binding->hooks, 0, sizeof binding->hooks);
+  binding->hooks.alloc = hook_alloc;
+  binding->hooks.purge_lazy = hook_purge_lazy;
+  binding->hooks.purge_forced = hook_purge_forced;
+  binding->hooks.split = hook_split;
+  binding->hooks.merge = hook_merge;
+  binding->placement.store(pl, std::memory_order_release);
+  extent_hooks_t *hooks = &binding->hooks;
+  std::string name = "arena." + std::to_string(ind) + ".extent_hooks";
+  if (int err = tierje_mallctl(name.c_str(), nullptr, nullptr, &hooks, sizeof hooks)) {
+    binding->placement.store(nullptr);
+    return Error{TIER_EOS, err, "installing extent hooks on " + name + ": " + std::strerror(err)};
+  }
+  pl->arena = ind;
+  pl->mallocx_arena = MALLOCX_ARENA(ind);
+  pl->binding = binding;
+  return {};
+}
+
+void detach_arena(ArenaBinding *binding) {
+  if (binding) binding->placement.store(nullptr, std::memory_order_release);
+}
+
+int thread_tcache_slow(uint32_t gid) {
+  ThreadState &t = t_thread;
+  if (!t.registered) {
+    // The key's value only has to be non-null for the destructor to run.
+    pthread_setspecific(g_thread_key, &t);
+    t.registered = true;
+  }
+  unsigned id = 0;
+  size_t len = sizeof id;
+  int flags = MALLOCX_TCACHE_NONE;
+  if (tierje_mallctl("tcache.create", &id, &len, nullptr, 0) == 0) flags = MALLOCX_TCACHE(id);
+  t.tcache[gid] = flags;
+  return flags;
+}
+
+unsigned thread_stripe() {
+  static std::atomic<unsigned> next{0};
+  unsigned s = t_thread.stripe_plus1;
+  if (__builtin_expect(s == 0, 0)) {
+    s = next.fetch_add(1, std::memory_order_relaxed) % StripedCounter::kStripes + 1;
+    t_thread.stripe_plus1 = s;
+  }
+  return s - 1;
+}
+
+}  // namespace tier::alloc

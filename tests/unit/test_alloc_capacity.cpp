@@ -1,0 +1,156 @@
+// Declared capacity is enforced: a full node makes PREFERRED fall back down the ranking (and
+// counts a fallback), makes BIND fail with NULL + TIER_ENOMEM, and large runs are reused.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tier/tier.h"
+
+namespace {
+
+constexpr size_t kMiB = size_t{1} << 20;
+
+struct Rt {
+  tier_runtime *rt = nullptr;
+  Rt() {
+    tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
+    o.topology = "default";
+    REQUIRE(tier_runtime_create(&o, &rt) == TIER_OK);
+  }
+  ~Rt() { tier_runtime_destroy(rt); }
+  int node_of_kind(tier_node_kind kind) const {
+    for (int i = 0; i < tier_node_count(rt); ++i) {
+      tier_node_info info{};
+      info.size = sizeof info;
+      REQUIRE(tier_node_at(rt, i, &info) == TIER_OK);
+      if (info.kind == kind) return info.id;
+    }
+    return -1;
+  }
+  tier_node_stats stats(int node) const {
+    tier_node_stats s{};
+    s.size = sizeof s;
+    REQUIRE(tier_node_stats_get(rt, node, &s) == TIER_OK);
+    return s;
+  }
+};
+
+tier_policy on_node(tier_mode mode, int node) {
+  tier_policy p = TIER_POLICY_INIT;
+  p.mode = mode;
+  p.select = TIER_SELECT_NODES;
+  p.nnodes = 1;
+  p.nodes[0] = node;
+  return p;
+}
+
+int node_of(tier_runtime *rt, void *p, size_t len) {
+  std::memset(p, 1, len);
+  tier_where_result w{};
+  w.size = sizeof w;
+  REQUIRE(tier_where(rt, p, len, &w) == TIER_OK);
+  REQUIRE(w.nentries == 1);
+  return w.entries[0].node;
+}
+
+}  // namespace
+
+TEST_CASE("a full node: preferred falls back down the ranking, bind fails with ENOMEM") {
+  Rt r;
+  const int hbm = r.node_of_kind(TIER_KIND_HBM);
+  REQUIRE(tier_node_set_capacity(r.rt, hbm, 4 * kMiB) == TIER_OK);
+  tier_node_info info{};
+  info.size = sizeof info;
+  REQUIRE(tier_node_get(r.rt, hbm, &info) == TIER_OK);
+  REQUIRE(info.capacity == 4 * kMiB);
+
+  tier_policy pref = on_node(TIER_MODE_PREFERRED, hbm);
+  void *fits = tier_malloc(r.rt, 4 * kMiB, &pref);
+  REQUIRE(fits != nullptr);
+  REQUIRE(node_of(r.rt, fits, 4 * kMiB) == hbm);
+
+  void *spill = tier_malloc(r.rt, 4 * kMiB, &pref);
+  REQUIRE(spill != nullptr);
+  int landed = node_of(r.rt, spill, 4 * kMiB);
+  REQUIRE(landed != hbm);
+  REQUIRE(r.stats(hbm).fallbacks >= 1);
+  REQUIRE(r.stats(hbm).reserved <= 4 * kMiB);
+
+  tier_policy bind = on_node(TIER_MODE_BIND, hbm);
+  REQUIRE(tier_malloc(r.rt, 2 * kMiB, &bind) == nullptr);
+  REQUIRE(tier_last_status() == TIER_ENOMEM);
+  REQUIRE(std::string(tier_last_error()).find("no room") != std::string::npos);
+
+  // Freed runs stay cached (and charged) until a placement needs the room back.
+  REQUIRE(tier_free(r.rt, fits) == TIER_OK);
+  void *again = tier_malloc(r.rt, 2 * kMiB, &bind);
+  INFO(tier_last_error());
+  REQUIRE(again != nullptr);
+  REQUIRE(node_of(r.rt, again, 2 * kMiB) == hbm);
+  REQUIRE(tier_free(r.rt, again) == TIER_OK);
+  REQUIRE(tier_free(r.rt, spill) == TIER_OK);
+}
+
+TEST_CASE("small allocations under bind stop at the capacity with ENOMEM, nothing leaks") {
+  Rt r;
+  const int cxl = r.node_of_kind(TIER_KIND_CXL);
+  REQUIRE(tier_node_set_capacity(r.rt, cxl, 8 * kMiB) == TIER_OK);
+  tier_placement *pl = tier_placement_get(r.rt, nullptr);
+  tier_policy bind = on_node(TIER_MODE_BIND, cxl);
+  pl = tier_placement_get(r.rt, &bind);
+  REQUIRE(pl != nullptr);
+  std::vector<void *> live;
+  size_t total = 0;
+  for (int i = 0; i < 100000; ++i) {
+    void *p = tier_malloc_p(r.rt, 64 * 1024, pl);
+    if (p == nullptr) break;
+    live.push_back(p);
+    total += tier_usable_size(r.rt, p);
+  }
+  REQUIRE(tier_last_status() == TIER_ENOMEM);
+  REQUIRE(!live.empty());
+  REQUIRE(total <= 8 * kMiB);
+  tier_node_stats s = r.stats(cxl);
+  REQUIRE(s.allocated == total);
+  REQUIRE(s.allocations == live.size());
+  REQUIRE(s.reserved <= 8 * kMiB);
+  for (void *p : live) REQUIRE(tier_free(r.rt, p) == TIER_OK);
+  s = r.stats(cxl);
+  REQUIRE(s.allocated == 0);
+  REQUIRE(s.allocations == 0);
+}
+
+TEST_CASE("large runs are reused after free") {
+  Rt r;
+  tier_policy p = TIER_POLICY_INIT;
+  void *a = tier_malloc(r.rt, 6 * kMiB, &p);
+  REQUIRE(a != nullptr);
+  REQUIRE(tier_usable_size(r.rt, a) == 6 * kMiB);
+  std::memset(a, 7, 6 * kMiB);
+  REQUIRE(tier_free(r.rt, a) == TIER_OK);
+  void *b = tier_malloc(r.rt, 5 * kMiB + 1, &p);
+  REQUIRE(b == a);
+  // calloc on a reused run must still see zeros.
+  REQUIRE(tier_free(r.rt, b) == TIER_OK);
+  auto *c = static_cast<unsigned char *>(tier_calloc(r.rt, 6, kMiB, &p));
+  REQUIRE(static_cast<void *>(c) == a);
+  for (size_t i = 0; i < 6 * kMiB; i += 4096) REQUIRE(c[i] == 0);
+  REQUIRE(tier_free(r.rt, c) == TIER_OK);
+}
+
+TEST_CASE("lowering a capacity below use refuses new placements, loses nothing") {
+  Rt r;
+  const int dram = r.node_of_kind(TIER_KIND_DRAM);
+  tier_policy bind = on_node(TIER_MODE_BIND, dram);
+  void *a = tier_malloc(r.rt, 4 * kMiB, &bind);
+  REQUIRE(a != nullptr);
+  std::memset(a, 3, 4 * kMiB);
+  REQUIRE(tier_node_set_capacity(r.rt, dram, 2 * kMiB) == TIER_OK);
+  REQUIRE(tier_malloc(r.rt, 2 * kMiB, &bind) == nullptr);
+  REQUIRE(tier_last_status() == TIER_ENOMEM);
+  REQUIRE(static_cast<unsigned char *>(a)[4 * kMiB - 1] == 3);
+  REQUIRE(tier_free(r.rt, a) == TIER_OK);
+  REQUIRE(tier_node_set_capacity(r.rt, 12345, kMiB) == TIER_ENODEV);
+}
