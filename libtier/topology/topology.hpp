@@ -99,7 +99,7 @@ Status validate(const Topology &topology, const Topology *machine);
 
 // Sets kind/kind_source/kind_reason of every node whose kind is still unknown.
 void classify(Topology &topology);
-// Orders nodes fastest first and assigns tier ranks (rule: docs/architecture.md).
+// Orders nodes fastest first and assigns tier ranks (rule: docs/topology.md).
 void rank_tiers(Topology &topology);
 
 const char *kind_name(tier_node_kind kind);   // "dram", "hbm", "cxl", "cxl-pool", "unknown"
