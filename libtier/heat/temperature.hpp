@@ -1,0 +1,113 @@
+// temperature.hpp - access heat per epoch: deltas, exponential decay, and a log2 histogram.
+//
+// Each epoch the tracker reads every chunk's cumulative counters, takes the delta since the
+// previous epoch, and folds it into a decaying temperature:
+//     T(e) = T(e-1) * 2^(-1/half_life) + accesses during e
+// so an access counts half as much `half_life` epochs later. A steady rate r settles at
+// r / (1 - 2^(-1/half_life)). Decay keeps the ranking responsive to shifts without losing
+// memory of steady heat, as MEMTIS's periodic cooling does.
+//
+// LogHistogram buckets values on a log2 scale with a few sub-buckets per octave and weighs
+// them by bytes; hot_threshold(capacity) is the temperature from which the hottest bytes fill
+// a capacity, as MEMTIS sizes its hot set to the fast tier. It lets the engine find the hot
+// set in O(n) without sorting a million chunks.
+//
+// Thread-safety: the tracker is used by one thread at a time (the agent's epoch thread);
+// TemperatureTracker::advance() holds the chunk table's shared lock for its pass. Histogram
+// and the free functions are plain values.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "common/result.hpp"
+#include "heat/chunk_table.hpp"
+#include "policy/snapshot.hpp"
+
+namespace tier::heat {
+
+struct TemperatureConfig {
+  double half_life_epochs = 4.0;  // > 0; how many epochs until an access weighs half
+};
+
+// Validates a configuration (TIER_ECONFIG naming the field otherwise).
+Status validate(const TemperatureConfig &config);
+
+// 2^(-1/half_life): the factor a temperature is multiplied by each epoch.
+inline double decay_factor(const TemperatureConfig &config) {
+  return std::exp2(-1.0 / config.half_life_epochs);
+}
+
+// One epoch of decay for a chunk that saw `delta` accesses.
+inline float next_temperature(float temperature, uint64_t delta, double factor) {
+  const double t = temperature * factor + static_cast<double>(delta);
+  // Flush the long tail of an idle chunk to exactly zero: zero means "no heat", which the
+  // engine treats as never worth promoting.
+  return t < 1e-3 ? 0.0f : static_cast<float>(t);
+}
+
+class LogHistogram {
+ public:
+  static constexpr int kSubBits = 2;   // 4 buckets per octave (~19% wide)
+  static constexpr int kMinExp = -20;  // values below 2^-20 count as zero
+  static constexpr int kMaxExp = 44;   // values above 2^44 land in the top bucket
+  static constexpr int kBuckets = (kMaxExp - kMinExp) << kSubBits;
+
+  void clear() { weight_.fill(0), zero_ = 0; }
+  void add(double value, uint64_t bytes) {
+    const int b = bucket(value);
+    if (b < 0)
+      zero_ += bytes;
+    else
+      weight_[b] += bytes;
+  }
+  uint64_t total() const;  // bytes added with a value above zero
+  uint64_t zero_bytes() const { return zero_; }
+
+  // The bucket of a value, -1 for zero (or tiny) values.
+  static int bucket(double value);
+  // The smallest value that falls in bucket b.
+  static double lower_edge(int b);
+
+  // The threshold the hot set starts at when the hottest bytes fill `capacity`: the lower
+  // edge of the bucket in which the cumulative bytes (hottest first) first exceed `capacity`,
+  // so every value at or above it is in the hot set. The boundary bucket is included whole;
+  // callers stop filling at capacity, and this keeps a run of equally hot chunks from being
+  // excluded as a block. When everything fits, the smallest positive value (lower edge of
+  // the lowest non-empty bucket); +inf when nothing is hot.
+  double hot_threshold(uint64_t capacity) const;
+
+ private:
+  std::array<uint64_t, kBuckets> weight_{};
+  uint64_t zero_ = 0;
+};
+
+// Per-epoch statistics of a tracker pass.
+struct EpochHeat {
+  uint64_t epoch = 0;
+  uint64_t chunks = 0;
+  uint64_t active_chunks = 0;  // chunks accessed this epoch
+  uint64_t accesses = 0;       // reads + writes this epoch
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+};
+
+class TemperatureTracker {
+ public:
+  explicit TemperatureTracker(const TemperatureConfig &config = {});
+
+  // One epoch (epoch > 0, increasing): updates every live chunk's temperature, history and
+  // last access from its counters, and, when `out` is given, appends one ChunkInfo per chunk
+  // (in the table's scan order, so group members are adjacent) for the placement engine.
+  EpochHeat advance(ChunkTable &table, uint64_t epoch, std::vector<policy::ChunkInfo> *out);
+
+  const TemperatureConfig &config() const { return config_; }
+
+ private:
+  TemperatureConfig config_;
+  double factor_;
+};
+
+}  // namespace tier::heat

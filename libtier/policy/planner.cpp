@@ -1,0 +1,308 @@
+// planner.cpp - units, node accounting and the ranked exchange shared by the policies.
+//
+// Thread-safety: none needed; a Planner lives on one thread's stack for one plan.
+#include "policy/planner.hpp"
+
+#include <algorithm>
+
+namespace tier::policy {
+
+Planner::Planner(const Snapshot &snapshot) : s_(snapshot), budget_left_(snapshot.budget_bytes) {
+  for (const NodeState &n : s_.nodes) nodes_.push_back(&n);
+  std::sort(nodes_.begin(), nodes_.end(), [](const NodeState *a, const NodeState *b) {
+    return a->tier != b->tier ? a->tier < b->tier : a->id < b->id;
+  });
+  int max_id = 0;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    max_id = std::max(max_id, nodes_[i]->id);
+    if (i == 0 || nodes_[i]->tier != nodes_[i - 1]->tier) tier_nodes_.emplace_back();
+    tier_nodes_.back().push_back(static_cast<int>(i));
+    node_tier_.push_back(static_cast<int>(tier_nodes_.size()) - 1);
+    const NodeState &n = *nodes_[i];
+    free_.push_back(static_cast<int64_t>(n.capacity) - static_cast<int64_t>(n.used));
+  }
+  index_of_id_.assign(static_cast<size_t>(max_id) + 1, -1);
+  for (size_t i = 0; i < nodes_.size(); ++i) index_of_id_[nodes_[i]->id] = static_cast<int>(i);
+
+  // Units: runs of adjacent chunks with one non-zero group and owner; other chunks alone.
+  const auto &chunks = s_.chunks;
+  units_.reserve(chunks.size());
+  for (uint32_t i = 0; i < chunks.size(); ++i) {
+    const ChunkInfo &c = chunks[i];
+    const bool joins =
+        i > 0 && c.group != 0 && chunks[i - 1].group == c.group && chunks[i - 1].owner == c.owner;
+    const int node = index_of_id_[c.node];
+    if (!joins) {
+      Unit u;
+      u.first = i;
+      u.id = c.id;
+      u.node = node;
+      units_.push_back(u);
+    }
+    Unit &u = units_.back();
+    ++u.count;
+    u.bytes += c.bytes;
+    u.pinned |= c.pinned;
+    u.split |= node != u.node;
+    u.heat += c.temperature;
+    u.accesses += c.accesses;
+    u.total_accesses += c.total_accesses;
+    u.history |= c.history;
+    u.last_access_epoch = std::max(u.last_access_epoch, c.last_access_epoch);
+    u.last_move_epoch = std::max(u.last_move_epoch, c.last_move_epoch);
+  }
+  moved_.assign(units_.size(), 0);
+}
+
+uint64_t Planner::mark(int n, Mark m) const {
+  switch (m) {
+    case Mark::kLow:
+      return nodes_[n]->wm_low;
+    case Mark::kHigh:
+      return nodes_[n]->wm_high;
+    case Mark::kZero:
+      break;
+  }
+  return 0;
+}
+
+uint64_t Planner::cost(const Unit &u, int n) const {
+  if (!u.split) return u.node == n ? 0 : u.bytes;
+  uint64_t bytes = 0;
+  for (uint32_t i = u.first; i < u.first + u.count; ++i)
+    if (index_of_id_[s_.chunks[i].node] != n) bytes += s_.chunks[i].bytes;
+  return bytes;
+}
+
+int Planner::node_with_room(int t, const Unit &u, Mark keep) const {
+  int best = -1;
+  for (int n : tier_nodes_[t]) {
+    const int64_t c = static_cast<int64_t>(cost(u, n));
+    if (c == 0 || free_[n] - c < static_cast<int64_t>(mark(n, keep))) continue;
+    if (best < 0 || free_[n] > free_[best]) best = n;  // nodes are in id order: ties keep lower
+  }
+  return best;
+}
+
+bool Planner::move(uint32_t unit, int n, Reason reason, Mark keep) {
+  Unit &u = units_[unit];
+  if (u.pinned || moved_[unit]) return false;
+  const uint64_t c = cost(u, n);
+  if (c == 0 || c > budget_left_) return false;
+  if (free_[n] - static_cast<int64_t>(c) < static_cast<int64_t>(mark(n, keep))) return false;
+  const int32_t to = nodes_[n]->id;
+  for (uint32_t i = u.first; i < u.first + u.count; ++i) {
+    const ChunkInfo &chunk = s_.chunks[i];
+    const int from = index_of_id_[chunk.node];
+    if (from == n) continue;
+    plan_.moves.push_back(Move{chunk.id, chunk.node, to, chunk.bytes, reason, chunk.group});
+    free_[from] += static_cast<int64_t>(chunk.bytes);
+    free_[n] -= static_cast<int64_t>(chunk.bytes);
+  }
+  budget_left_ -= c;
+  plan_.bytes += c;
+  (reason == Reason::kPromote ? plan_.promoted : plan_.demoted) += c;
+  u.node = n;
+  u.split = false;
+  moved_[unit] = 1;
+  return true;
+}
+
+namespace {
+
+// The state of one exchange() call.
+class Exchange {
+ public:
+  Exchange(Planner &p, const std::vector<double> &key, const std::vector<int8_t> &want,
+           const ExchangeRules &rules)
+      : p_(p),
+        units_(p.units()),
+        key_(key),
+        want_(want),
+        rules_(rules),
+        tiers_(p.tier_count()),
+        victims_(p.node_count()) {}
+
+  void run() {
+    if (tiers_ < 2) return;  // one tier: nowhere to move anything
+    build_victims();
+    pressure();
+    promote();
+  }
+
+ private:
+  // Strict total order, lower key first, then lower id: "a deserves a fast tier less".
+  bool colder(uint32_t a, uint32_t b) const {
+    return key_[a] != key_[b] ? key_[a] < key_[b] : units_[a].id < units_[b].id;
+  }
+  // Heap order that puts the coldest unit in front.
+  struct Hotter {
+    const Exchange *x;
+    bool operator()(uint32_t a, uint32_t b) const { return x->colder(b, a); }
+  };
+  Hotter hotter_cmp() const { return Hotter{this}; }
+  Mark keep_in(int t) const { return t == tiers_ - 1 ? Mark::kZero : rules_.keep; }
+
+  // Per node of every non-last tier, a min-heap (coldest in front) of units it could evict.
+  void build_victims() {
+    for (uint32_t u = 0; u < units_.size(); ++u) {
+      const Unit &unit = units_[u];
+      if (unit.pinned || unit.split || p_.cooling(unit, rules_.cooldown)) continue;
+      if (p_.tier_of(unit) == tiers_ - 1) continue;
+      victims_[unit.node].push_back(u);
+    }
+    for (auto &h : victims_) std::make_heap(h.begin(), h.end(), hotter_cmp());
+  }
+  int top_victim(int n) {
+    auto &h = victims_[n];
+    while (!h.empty() && p_.moved(h.front())) pop_victim(n);
+    return h.empty() ? -1 : static_cast<int>(h.front());
+  }
+  void pop_victim(int n) {
+    auto &h = victims_[n];
+    std::pop_heap(h.begin(), h.end(), hotter_cmp());
+    h.pop_back();
+  }
+  void push_victim(int n, uint32_t u) {
+    victims_[n].push_back(u);
+    std::push_heap(victims_[n].begin(), victims_[n].end(), hotter_cmp());
+  }
+
+  // Moves unit v from tier `from` to the nearest slower tier that takes it; when none has
+  // room, makes room one tier down by demoting units with a lower key than v's.
+  bool place_down(uint32_t v, int from, Reason reason) {
+    const Unit &u = units_[v];
+    for (int t = from + 1; t < tiers_; ++t) {
+      const int n = p_.node_with_room(t, u, keep_in(t));
+      if (n >= 0) return p_.move(v, n, reason, keep_in(t));
+    }
+    const int t = from + 1;
+    if (t >= tiers_ - 1) return false;  // the last tier is full: there is no further down
+    for (int n : p_.nodes_of_tier(t)) {
+      const int64_t need = static_cast<int64_t>(p_.cost(u, n) + p_.mark(n, keep_in(t)));
+      while (p_.free(n) < need) {
+        const int w = top_victim(n);
+        if (w < 0 || !colder(static_cast<uint32_t>(w), v)) break;
+        pop_victim(n);
+        if (!place_down(static_cast<uint32_t>(w), t, reason)) break;
+      }
+      if (p_.move(v, n, reason, keep_in(t))) return true;
+    }
+    return false;
+  }
+
+  void pressure() {
+    for (int t = 0; t < tiers_ - 1; ++t)
+      for (int n : p_.nodes_of_tier(t)) {
+        const int64_t below = static_cast<int64_t>(p_.mark(n, rules_.pressure_below));
+        if (p_.free(n) >= below && p_.free(n) >= 0) continue;
+        const int64_t restore =
+            std::max<int64_t>(static_cast<int64_t>(p_.mark(n, rules_.pressure_restore)), 0);
+        while (p_.free(n) < restore) {
+          const int v = top_victim(n);
+          if (v < 0) break;
+          pop_victim(n);
+          if (!place_down(static_cast<uint32_t>(v), t, Reason::kPressure)) break;
+        }
+      }
+  }
+
+  bool evictable_for(uint32_t c, int w) const {
+    if (w < 0) return false;
+    const double kc = key_[c], kw = key_[static_cast<uint32_t>(w)];
+    return kc > kw && kc > kw * (1.0 + rules_.margin);
+  }
+
+  // Tries to bring candidate c into tier t; sets closed_[t] when no later (lower-key)
+  // candidate can get in either.
+  bool promote_into(uint32_t c, int t) {
+    const Unit &u = units_[c];
+    const Mark keep = keep_in(t);
+    const int room = p_.node_with_room(t, u, keep);
+    if (room >= 0) return p_.move(c, room, Reason::kPromote, keep);
+    if (!rules_.evict) {
+      // Free room only shrinks while promoting without evictions: once no node of t fits the
+      // smallest candidate, none will.
+      bool fits_smallest = false;
+      for (int n : p_.nodes_of_tier(t))
+        fits_smallest |=
+            p_.free(n) - static_cast<int64_t>(p_.mark(n, keep)) >= static_cast<int64_t>(smallest_);
+      if (!fits_smallest) closed_[t] = 1;
+      return false;
+    }
+    bool any_victim = false;
+    for (int n : p_.nodes_of_tier(t)) {
+      const uint64_t cost = p_.cost(u, n);
+      const int64_t need = static_cast<int64_t>(cost + p_.mark(n, keep)) - p_.free(n);
+      if (!evictable_for(c, top_victim(n))) continue;
+      any_victim = true;
+      // Choose victims before moving any, so a promotion that cannot complete evicts nothing.
+      std::vector<uint32_t> taken;
+      int64_t freed = 0;
+      uint64_t bytes = cost;
+      while (freed < need) {
+        const int w = top_victim(n);
+        if (!evictable_for(c, w)) break;
+        pop_victim(n);
+        taken.push_back(static_cast<uint32_t>(w));
+        freed += static_cast<int64_t>(units_[w].bytes);
+        bytes += units_[w].bytes;
+      }
+      if (freed < need || bytes > p_.budget_left()) {
+        for (uint32_t w : taken) push_victim(n, w);
+        continue;
+      }
+      size_t i = 0;
+      for (; i < taken.size(); ++i)
+        if (!place_down(taken[i], t, Reason::kDemote)) break;
+      for (size_t j = i; j < taken.size(); ++j) push_victim(n, taken[j]);
+      return p_.move(c, n, Reason::kPromote, keep);
+    }
+    if (!any_victim) closed_[t] = 1;  // every node's coldest is too hot for c, and for later
+    return false;
+  }
+
+  void promote() {
+    std::vector<uint32_t> cands;
+    uint64_t &smallest = smallest_;
+    smallest = UINT64_MAX;
+    for (uint32_t u = 0; u < units_.size(); ++u) {
+      const Unit &unit = units_[u];
+      if (want_[u] < 0 || unit.pinned || p_.moved(u) || p_.cooling(unit, rules_.cooldown)) continue;
+      if (want_[u] >= p_.tier_of(unit)) continue;
+      cands.push_back(u);
+      smallest = std::min(smallest, unit.bytes);
+    }
+    auto colder_cmp = [this](uint32_t a, uint32_t b) { return colder(a, b); };
+    std::make_heap(cands.begin(), cands.end(), colder_cmp);  // hottest in front
+    closed_.assign(tiers_, 0);
+    while (!cands.empty() && p_.budget_left() >= smallest) {
+      std::pop_heap(cands.begin(), cands.end(), colder_cmp);
+      const uint32_t c = cands.back();
+      cands.pop_back();
+      const int tc = p_.tier_of(units_[c]);
+      for (int t = want_[c]; t < tc; ++t)
+        if (!closed_[t] && promote_into(c, t)) break;
+      if (std::count(closed_.begin(), closed_.end() - 1, 1) == tiers_ - 1) break;
+    }
+  }
+
+  Planner &p_;
+  std::vector<Unit> &units_;
+  const std::vector<double> &key_;
+  const std::vector<int8_t> &want_;
+  const ExchangeRules &rules_;
+  const int tiers_;
+  std::vector<std::vector<uint32_t>> victims_;
+  std::vector<uint8_t> closed_;
+  uint64_t smallest_ = UINT64_MAX;  // bytes of the smallest promotion candidate
+};
+
+}  // namespace
+
+void exchange(Planner &planner, const std::vector<double> &key, const std::vector<int8_t> &want,
+              const ExchangeRules &rules) {
+  Exchange(planner, key, want, rules).run();
+}
+
+}  // namespace tier::policy

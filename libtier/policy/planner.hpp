@@ -1,0 +1,115 @@
+// planner.hpp - the machinery the built-in policies share: units, node accounting, budgeted
+// whole-unit moves, and the ranked exchange (promote the most deserving, evict the least).
+//
+// A Unit is what moves as one: an object group (adjacent chunks with the same group id and
+// owner) or a lone chunk. The Planner tracks each node's free bytes and the budget as moves
+// are added, so every move it accepts keeps the plan's contract (snapshot.hpp): within the
+// budget, never over a node's capacity, never a pinned unit, always the whole unit.
+//
+// exchange() is the one algorithm behind lru, lfu, tpp and heat; a policy supplies a key per
+// unit (higher = belongs in a faster tier), the fastest tier each unit should be promoted
+// towards, and rules (margins, cooldown, watermarks). It runs in two passes:
+//  1. pressure: every node of a non-last tier whose free bytes are below its trigger mark
+//     demotes its lowest-key units until its restore mark is free again;
+//  2. promotion: candidates in decreasing key order go to their wanted tier, or the next one
+//     down that takes them (the cascade), into free room or, when the rules allow, by evicting
+//     lower-key units of the target node first. Evicted units go one tier down if it has room,
+//     else make room there by the same rule, else further down.
+// Heaps keep it O(n + m log n) for m moves; no full sort of a million chunks.
+//
+// Thread-safety: a Planner is a local value used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "policy/snapshot.hpp"
+
+namespace tier::policy {
+
+struct Unit {
+  uint32_t first = 0;  // index of its first chunk in Snapshot::chunks
+  uint32_t count = 0;  // chunks
+  uint64_t bytes = 0;
+  uint64_t id = 0;        // id of the first chunk: the deterministic tie-break
+  int32_t node = -1;      // planner node index of its first chunk
+  bool pinned = false;    // any chunk pinned pins the unit
+  bool split = false;     // its chunks are on more than one node
+  double heat = 0;        // sum of chunk temperatures
+  uint64_t accesses = 0;  // this epoch
+  uint64_t total_accesses = 0;
+  uint32_t history = 0;  // OR of the chunks' histories
+  uint64_t last_access_epoch = 0;
+  uint64_t last_move_epoch = 0;
+
+  // Temperature per MiB: heat density, so a 64 MiB expert and a 2 MiB block compare fairly.
+  double density() const { return bytes ? heat * 1048576.0 / static_cast<double>(bytes) : 0; }
+};
+
+// Which free-byte mark of a node a rule refers to.
+enum class Mark : uint8_t { kZero, kLow, kHigh };
+
+class Planner {
+ public:
+  explicit Planner(const Snapshot &snapshot);
+
+  const Snapshot &snapshot() const { return s_; }
+  uint64_t epoch() const { return s_.epoch; }
+  std::vector<Unit> &units() { return units_; }
+  const std::vector<Unit> &units() const { return units_; }
+
+  int node_count() const { return static_cast<int>(nodes_.size()); }
+  const NodeState &node(int n) const { return *nodes_[n]; }
+  int tier_count() const { return static_cast<int>(tier_nodes_.size()); }
+  int tier_of_node(int n) const { return node_tier_[n]; }  // dense: 0 .. tier_count()-1
+  const std::vector<int> &nodes_of_tier(int t) const { return tier_nodes_[t]; }
+  int tier_of(const Unit &u) const { return node_tier_[u.node]; }
+
+  int64_t free(int n) const { return free_[n]; }  // negative when over capacity
+  uint64_t mark(int n, Mark m) const;
+  uint64_t budget_left() const { return budget_left_; }
+  // Bytes of the unit that would move to node n (chunks already there stay).
+  uint64_t cost(const Unit &u, int n) const;
+  // Moved within `cooldown` epochs (0 = no cooldown).
+  bool cooling(const Unit &u, uint32_t cooldown) const {
+    return cooldown && u.last_move_epoch && s_.epoch - u.last_move_epoch < cooldown;
+  }
+  bool moved(uint32_t unit) const { return moved_[unit]; }
+
+  // Of the nodes of tier t, the one with the most free bytes that can take unit u keeping
+  // `keep` bytes free (ties to the lower id), or -1.
+  int node_with_room(int t, const Unit &u, Mark keep) const;
+  // Adds the whole unit's move to node n, all or nothing: false (and nothing changes) when it
+  // would exceed the budget, take n below `keep` free bytes, or the unit is pinned.
+  bool move(uint32_t unit, int n, Reason reason, Mark keep);
+
+  Plan finish() { return std::move(plan_); }
+
+ private:
+  const Snapshot &s_;
+  std::vector<Unit> units_;
+  std::vector<const NodeState *> nodes_;  // ordered by (tier, id)
+  std::vector<int> node_tier_;
+  std::vector<std::vector<int>> tier_nodes_;
+  std::vector<int> index_of_id_;  // node id -> planner index (-1 = none)
+  std::vector<int64_t> free_;
+  std::vector<uint8_t> moved_;
+  uint64_t budget_left_;
+  Plan plan_;
+};
+
+struct ExchangeRules {
+  double margin = 0;      // a candidate evicts a victim only if key_c > key_v * (1 + margin)
+  uint32_t cooldown = 0;  // units moved within this many epochs are left alone
+  bool evict = true;      // promotions may evict; false = only into free room (tpp)
+  Mark pressure_below = Mark::kZero;    // a node is under pressure below this many free bytes
+  Mark pressure_restore = Mark::kZero;  // ... and demotes until this many are free
+  Mark keep = Mark::kZero;  // promotions and demotions into non-last tiers keep this free
+};
+
+// Runs the two passes on `planner`. key[u] ranks unit u (higher = faster tier); want[u] is the
+// fastest tier unit u should be promoted towards, or -1 when it is no candidate.
+void exchange(Planner &planner, const std::vector<double> &key, const std::vector<int8_t> &want,
+              const ExchangeRules &rules);
+
+}  // namespace tier::policy
