@@ -91,12 +91,13 @@ std::string init_script(const InitramfsSpec &spec) {
   std::ostringstream s;
   s << "#!/bin/busybox sh\n"
        "# tier-vm's /init: mount the kernel file systems, run the command, report its status.\n"
+       "# The root is already a writable tmpfs, so /tmp is not mounted over: binaries given\n"
+       "# with --bin keep their host paths, and those may lie under /tmp.\n"
        "/bin/busybox mkdir -p /proc /sys /dev /tmp /run /usr/bin /usr/sbin /sbin\n"
        "/bin/busybox --install -s\n"
        "mount -t proc proc /proc\n"
        "mount -t sysfs sysfs /sys\n"
        "mount -t devtmpfs devtmpfs /dev 2>/dev/null\n"
-       "mount -t tmpfs tmpfs /tmp\n"
        "export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp TMPDIR=/tmp\n"
        "export TIER_VM=1\n";
   for (const auto &e : spec.env) {
