@@ -1,0 +1,225 @@
+// Statistics stay exact under 8 threads (allocated == the sum of live usable sizes, per node),
+// cross-thread frees go back to the right placement, and realloc keeps the data when the block
+// crosses tiers.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "tier/tier.h"
+
+namespace {
+
+constexpr size_t kMiB = size_t{1} << 20;
+
+struct Rt {
+  tier_runtime *rt = nullptr;
+  Rt() {
+    tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
+    o.topology = "default";
+    REQUIRE(tier_runtime_create(&o, &rt) == TIER_OK);
+  }
+  ~Rt() { tier_runtime_destroy(rt); }
+  std::vector<int> node_ids() const {
+    std::vector<int> ids;
+    for (int i = 0; i < tier_node_count(rt); ++i) {
+      tier_node_info info{};
+      info.size = sizeof info;
+      REQUIRE(tier_node_at(rt, i, &info) == TIER_OK);
+      ids.push_back(info.id);
+    }
+    return ids;
+  }
+  int node_of_kind(tier_node_kind kind) const {
+    for (int i = 0; i < tier_node_count(rt); ++i) {
+      tier_node_info info{};
+      info.size = sizeof info;
+      REQUIRE(tier_node_at(rt, i, &info) == TIER_OK);
+      if (info.kind == kind) return info.id;
+    }
+    return -1;
+  }
+};
+
+tier_policy bind_to(int node) {
+  tier_policy p = TIER_POLICY_INIT;
+  p.mode = TIER_MODE_BIND;
+  p.select = TIER_SELECT_NODES;
+  p.nnodes = 1;
+  p.nodes[0] = node;
+  return p;
+}
+
+// The single node a block (touched at its first byte) lives on.
+int node_of(tier_runtime *rt, void *p) {
+  tier_where_result w{};
+  w.size = sizeof w;
+  REQUIRE(tier_where(rt, p, 1, &w) == TIER_OK);
+  REQUIRE(w.nentries == 1);
+  return w.entries[0].node;
+}
+
+}  // namespace
+
+TEST_CASE("statistics are exact under 8 threads") {
+  Rt r;
+  std::vector<int> ids = r.node_ids();
+  std::vector<tier_placement *> placements;
+  for (int id : ids) {
+    tier_policy p = bind_to(id);
+    placements.push_back(tier_placement_get(r.rt, &p));
+    REQUIRE(placements.back() != nullptr);
+  }
+
+  constexpr int kThreads = 8;
+  std::vector<std::vector<void *>> kept(kThreads);
+  std::vector<std::thread> threads;
+  std::mutex handoff_mu;
+  std::vector<void *> handoff;  // blocks allocated by one thread, freed by another
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(1234 + t);
+      std::vector<void *> live;
+      for (int i = 0; i < 20000; ++i) {
+        unsigned op = rng() % 100;
+        if (op < 55 || live.empty()) {
+          size_t size = (rng() % 100 == 0) ? 2 * kMiB + rng() % (3 * kMiB) : 1 + rng() % 8192;
+          tier_placement *pl = placements[rng() % placements.size()];
+          void *p = tier_malloc_p(r.rt, size, pl);
+          if (p == nullptr) continue;  // a tier may fill up; that is allowed
+          static_cast<char *>(p)[0] = 1;
+          live.push_back(p);
+        } else if (op < 60) {
+          std::lock_guard<std::mutex> lock(handoff_mu);
+          handoff.push_back(live.back());
+          live.pop_back();
+        } else if (op < 65) {
+          void *p = nullptr;
+          {
+            std::lock_guard<std::mutex> lock(handoff_mu);
+            if (!handoff.empty()) p = handoff.back(), handoff.pop_back();
+          }
+          if (p) REQUIRE(tier_free(r.rt, p) == TIER_OK);
+        } else {
+          size_t k = rng() % live.size();
+          REQUIRE(tier_free(r.rt, live[k]) == TIER_OK);
+          live[k] = live.back();
+          live.pop_back();
+        }
+      }
+      kept[t] = std::move(live);
+    });
+  }
+  for (auto &th : threads) th.join();
+  for (void *p : handoff) kept[0].push_back(p);
+
+  std::map<int, uint64_t> bytes, count;
+  for (auto &list : kept) {
+    for (void *p : list) {
+      bytes[node_of(r.rt, p)] += tier_usable_size(r.rt, p);
+      count[node_of(r.rt, p)] += 1;
+    }
+  }
+  for (int id : ids) {
+    tier_node_stats s{};
+    s.size = sizeof s;
+    REQUIRE(tier_node_stats_get(r.rt, id, &s) == TIER_OK);
+    INFO("node " << id);
+    REQUIRE(s.allocated == bytes[id]);
+    REQUIRE(s.allocations == count[id]);
+    REQUIRE(s.reserved >= s.allocated);
+    REQUIRE(s.peak >= s.reserved);
+    REQUIRE(s.resident <= s.reserved);
+  }
+  tier_node_stats tier0{};
+  tier0.size = sizeof tier0;
+  REQUIRE(tier_tier_stats_get(r.rt, 0, &tier0) == TIER_OK);
+  REQUIRE(tier0.node == -1);
+
+  for (auto &list : kept)
+    for (void *p : list) REQUIRE(tier_free(r.rt, p) == TIER_OK);
+  for (int id : ids) {
+    tier_node_stats s{};
+    s.size = sizeof s;
+    REQUIRE(tier_node_stats_get(r.rt, id, &s) == TIER_OK);
+    REQUIRE(s.allocated == 0);
+    REQUIRE(s.allocations == 0);
+  }
+}
+
+TEST_CASE("realloc keeps the data when the block crosses tiers") {
+  Rt r;
+  const int hbm = r.node_of_kind(TIER_KIND_HBM);
+  const int cxl = r.node_of_kind(TIER_KIND_CXL);
+  const int pool = r.node_of_kind(TIER_KIND_CXL_POOL);
+  tier_policy on_hbm = bind_to(hbm), on_cxl = bind_to(cxl), on_pool = bind_to(pool);
+
+  auto fill = [](void *p, size_t n, unsigned seed) {
+    auto *b = static_cast<unsigned char *>(p);
+    for (size_t i = 0; i < n; ++i) b[i] = static_cast<unsigned char>(i * 31 + seed);
+  };
+  auto same = [](const void *p, size_t n, unsigned seed) {
+    auto *b = static_cast<const unsigned char *>(p);
+    for (size_t i = 0; i < n; ++i)
+      if (b[i] != static_cast<unsigned char>(i * 31 + seed)) return false;
+    return true;
+  };
+
+  SECTION("small to small") {
+    void *p = tier_malloc(r.rt, 3000, &on_hbm);
+    fill(p, 3000, 1);
+    void *q = tier_realloc_policy(r.rt, p, 5000, &on_cxl);
+    REQUIRE(q != nullptr);
+    REQUIRE(same(q, 3000, 1));
+    REQUIRE(node_of(r.rt, q) == cxl);
+    REQUIRE(tier_free(r.rt, q) == TIER_OK);
+  }
+  SECTION("small to large to small") {
+    void *p = tier_malloc(r.rt, 100000, &on_hbm);
+    fill(p, 100000, 2);
+    void *q = tier_realloc_policy(r.rt, p, 5 * kMiB, &on_pool);
+    REQUIRE(q != nullptr);
+    REQUIRE(same(q, 100000, 2));
+    REQUIRE(node_of(r.rt, q) == pool);
+    fill(q, 5 * kMiB, 3);
+    void *s = tier_realloc_policy(r.rt, q, 4096, &on_hbm);
+    REQUIRE(s != nullptr);
+    REQUIRE(same(s, 4096, 3));
+    REQUIRE(node_of(r.rt, s) == hbm);
+    REQUIRE(tier_free(r.rt, s) == TIER_OK);
+  }
+  SECTION("large to large across tiers, then grow in place of policy") {
+    void *p = tier_malloc(r.rt, 6 * kMiB, &on_cxl);
+    fill(p, 6 * kMiB, 4);
+    void *q = tier_realloc_policy(r.rt, p, 6 * kMiB, &on_hbm);
+    REQUIRE(q != nullptr);
+    REQUIRE(same(q, 6 * kMiB, 4));
+    REQUIRE(node_of(r.rt, q) == hbm);
+    void *g = tier_realloc(r.rt, q, 9 * kMiB);
+    REQUIRE(g != nullptr);
+    REQUIRE(same(g, 6 * kMiB, 4));
+    REQUIRE(node_of(r.rt, g) == hbm);  // tier_realloc keeps the block's policy
+    REQUIRE(tier_free(r.rt, g) == TIER_OK);
+  }
+  SECTION("plain realloc grows a small block under its own placement") {
+    void *p = tier_malloc(r.rt, 16, &on_pool);
+    fill(p, 16, 5);
+    for (size_t n = 32; n < 1 << 20; n *= 2) {
+      p = tier_realloc(r.rt, p, n);
+      REQUIRE(p != nullptr);
+      REQUIRE(same(p, 16, 5));
+      REQUIRE(node_of(r.rt, p) == pool);
+    }
+    REQUIRE(tier_free(r.rt, p) == TIER_OK);
+  }
+  for (int id : r.node_ids()) {
+    tier_node_stats s{};
+    s.size = sizeof s;
+    REQUIRE(tier_node_stats_get(r.rt, id, &s) == TIER_OK);
+    REQUIRE(s.allocated == 0);
+  }
+}
