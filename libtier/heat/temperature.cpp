@@ -4,6 +4,7 @@
 // ChunkTable::scan for the pass).
 #include "heat/temperature.hpp"
 
+#include <cstring>
 #include <limits>
 
 namespace tier::heat {
@@ -17,13 +18,15 @@ Status validate(const TemperatureConfig &config) {
 
 int LogHistogram::bucket(double value) {
   if (!(value > 0)) return -1;
-  int exp;
-  const double mant = std::frexp(value, &exp);  // value = mant * 2^exp, mant in [0.5, 1)
-  const int e = exp - 1;                        // value in [2^e, 2^(e+1))
+  // Straight from the IEEE-754 bits: the exponent, and the top kSubBits of the mantissa pick
+  // the sub-bucket (frexp is a libm call, and this runs once per unit per epoch).
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  const int e = static_cast<int>((bits >> 52) & 0x7ff) - 1023;  // value in [2^e, 2^(e+1))
   if (e < kMinExp) return -1;
   if (e >= kMaxExp) return kBuckets - 1;
-  const int sub = static_cast<int>((mant * 2.0 - 1.0) * (1 << kSubBits));
-  return ((e - kMinExp) << kSubBits) + std::min(sub, (1 << kSubBits) - 1);
+  const int sub = static_cast<int>((bits >> (52 - kSubBits)) & ((1u << kSubBits) - 1));
+  return ((e - kMinExp) << kSubBits) + sub;
 }
 
 double LogHistogram::lower_edge(int b) {

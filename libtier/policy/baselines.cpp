@@ -21,14 +21,14 @@ void plan_first_touch(const Snapshot &, const PolicyParams &, Plan *) {}
 void plan_cache(const Snapshot &s, Plan *out, bool frequency) {
   Planner p(s);
   const auto &units = p.units();
-  std::vector<double> key(units.size());
-  std::vector<int8_t> want(units.size(), -1);
+  auto &key = p.keys();
+  auto &want = p.wants();
   for (size_t i = 0; i < units.size(); ++i) {
-    const Unit &u = units[i];
-    key[i] = static_cast<double>(frequency ? u.total_accesses : u.last_access_epoch);
+    const UnitStats u = p.stats(units[i]);
+    key[i] = static_cast<float>(frequency ? u.total_accesses : u.last_access_epoch);
     if (u.accesses > 0) want[i] = 0;
   }
-  exchange(p, key, want, ExchangeRules{});
+  exchange(p, ExchangeRules{});
   *out = p.finish();
 }
 
@@ -48,11 +48,11 @@ void plan_tpp(const Snapshot &s, const PolicyParams &params, Plan *out) {
   Planner p(s);
   const auto &units = p.units();
   const uint32_t mask = params.tpp_hot_epochs >= 32 ? ~0u : (1u << params.tpp_hot_epochs) - 1;
-  std::vector<double> key(units.size());
-  std::vector<int8_t> want(units.size(), -1);
+  auto &key = p.keys();
+  auto &want = p.wants();
   for (size_t i = 0; i < units.size(); ++i) {
-    const Unit &u = units[i];
-    key[i] = static_cast<double>(u.last_access_epoch);
+    const UnitStats u = p.stats(units[i]);
+    key[i] = static_cast<float>(u.last_access_epoch);
     if ((u.history & mask) == mask) want[i] = 0;
   }
   ExchangeRules rules;
@@ -60,7 +60,7 @@ void plan_tpp(const Snapshot &s, const PolicyParams &params, Plan *out) {
   rules.pressure_below = Mark::kHigh;
   rules.pressure_restore = Mark::kHigh;
   rules.keep = Mark::kLow;
-  exchange(p, key, want, rules);
+  exchange(p, rules);
   *out = p.finish();
 }
 

@@ -33,10 +33,10 @@ void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
   // Capacity each non-last tier offers to movable tracked data.
   std::vector<int64_t> tracked(p.node_count(), 0), fixed(p.node_count(), 0);
   heat::LogHistogram hist;
-  std::vector<double> key(units.size());
+  auto &key = p.keys();
   for (size_t i = 0; i < units.size(); ++i) {
     const Unit &u = units[i];
-    key[i] = u.density();
+    key[i] = static_cast<float>(u.density());
     // A split unit (a move carried out only in part) is counted on its first chunk's node;
     // the threshold is an estimate either way, and the planner's accounting is exact.
     tracked[u.node] += static_cast<int64_t>(u.bytes);
@@ -57,7 +57,7 @@ void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
     }
     if (cumulative > 0) threshold[t] = hist.hot_threshold(static_cast<uint64_t>(cumulative));
   }
-  std::vector<int8_t> want(units.size(), -1);
+  auto &want = p.wants();
   for (size_t i = 0; i < units.size(); ++i) {
     if (!(key[i] > 0)) continue;  // no heat: never worth a move up
     for (int t = 0; t < tiers - 1; ++t)
@@ -74,7 +74,7 @@ void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
   rules.pressure_below = Mark::kLow;
   rules.pressure_restore = Mark::kHigh;
   rules.keep = Mark::kHigh;
-  exchange(p, key, want, rules);
+  exchange(p, rules);
   *out = p.finish();
 }
 

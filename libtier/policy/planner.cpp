@@ -7,7 +7,18 @@
 
 namespace tier::policy {
 
+namespace {
+thread_local Workspace t_workspace;
+}
+
 Planner::Planner(const Snapshot &snapshot) : s_(snapshot), budget_left_(snapshot.budget_bytes) {
+  if (t_workspace.in_use) {
+    own_ = std::make_unique<Workspace>();
+    ws_ = own_.get();
+  } else {
+    ws_ = &t_workspace;
+  }
+  ws_->in_use = true;
   for (const NodeState &n : s_.nodes) nodes_.push_back(&n);
   std::sort(nodes_.begin(), nodes_.end(), [](const NodeState *a, const NodeState *b) {
     return a->tier != b->tier ? a->tier < b->tier : a->id < b->id;
@@ -26,7 +37,8 @@ Planner::Planner(const Snapshot &snapshot) : s_(snapshot), budget_left_(snapshot
 
   // Units: runs of adjacent chunks with one non-zero group and owner; other chunks alone.
   const auto &chunks = s_.chunks;
-  units_.reserve(chunks.size());
+  std::vector<Unit> &units_ = ws_->units;
+  units_.clear();
   for (uint32_t i = 0; i < chunks.size(); ++i) {
     const ChunkInfo &c = chunks[i];
     const bool joins =
@@ -35,7 +47,6 @@ Planner::Planner(const Snapshot &snapshot) : s_(snapshot), budget_left_(snapshot
     if (!joins) {
       Unit u;
       u.first = i;
-      u.id = c.id;
       u.node = node;
       units_.push_back(u);
     }
@@ -45,13 +56,29 @@ Planner::Planner(const Snapshot &snapshot) : s_(snapshot), budget_left_(snapshot
     u.pinned |= c.pinned;
     u.split |= node != u.node;
     u.heat += c.temperature;
-    u.accesses += c.accesses;
-    u.total_accesses += c.total_accesses;
-    u.history |= c.history;
-    u.last_access_epoch = std::max(u.last_access_epoch, c.last_access_epoch);
-    u.last_move_epoch = std::max(u.last_move_epoch, c.last_move_epoch);
+    u.last_move_epoch =
+        std::max(u.last_move_epoch,
+                 static_cast<uint32_t>(std::min<uint64_t>(c.last_move_epoch, UINT32_MAX)));
   }
-  moved_.assign(units_.size(), 0);
+  ws_->moved.assign(units_.size(), 0);
+  ws_->key.assign(units_.size(), 0.0f);
+  ws_->want.assign(units_.size(), -1);
+}
+
+Planner::~Planner() {
+  ws_->in_use = false;
+}
+
+UnitStats Planner::stats(const Unit &u) const {
+  UnitStats st;
+  for (uint32_t i = u.first; i < u.first + u.count; ++i) {
+    const ChunkInfo &c = s_.chunks[i];
+    st.accesses += c.accesses;
+    st.total_accesses += c.total_accesses;
+    st.history |= c.history;
+    st.last_access_epoch = std::max(st.last_access_epoch, c.last_access_epoch);
+  }
+  return st;
 }
 
 uint64_t Planner::mark(int n, Mark m) const {
@@ -85,8 +112,8 @@ int Planner::node_with_room(int t, const Unit &u, Mark keep) const {
 }
 
 bool Planner::move(uint32_t unit, int n, Reason reason, Mark keep) {
-  Unit &u = units_[unit];
-  if (u.pinned || moved_[unit]) return false;
+  Unit &u = ws_->units[unit];
+  if (u.pinned || ws_->moved[unit]) return false;
   const uint64_t c = cost(u, n);
   if (c == 0 || c > budget_left_) return false;
   if (free_[n] - static_cast<int64_t>(c) < static_cast<int64_t>(mark(n, keep))) return false;
@@ -104,7 +131,7 @@ bool Planner::move(uint32_t unit, int n, Reason reason, Mark keep) {
   (reason == Reason::kPromote ? plan_.promoted : plan_.demoted) += c;
   u.node = n;
   u.split = false;
-  moved_[unit] = 1;
+  ws_->moved[unit] = 1;
   return true;
 }
 
@@ -113,19 +140,23 @@ namespace {
 // The state of one exchange() call.
 class Exchange {
  public:
-  Exchange(Planner &p, const std::vector<double> &key, const std::vector<int8_t> &want,
-           const ExchangeRules &rules)
+  Exchange(Planner &p, const ExchangeRules &rules)
       : p_(p),
         units_(p.units()),
-        key_(key),
-        want_(want),
+        key_(p.keys()),
+        want_(p.wants()),
         rules_(rules),
         tiers_(p.tier_count()),
-        victims_(p.node_count()) {}
+        victims_(p.workspace().victims),
+        cands_(p.workspace().candidates) {
+    victims_.resize(p.node_count());
+    for (auto &h : victims_) h.clear();
+    cands_.clear();
+  }
 
   void run() {
     if (tiers_ < 2) return;  // one tier: nowhere to move anything
-    build_victims();
+    build_victims_and_candidates();
     pressure();
     promote();
   }
@@ -133,7 +164,7 @@ class Exchange {
  private:
   // Strict total order, lower key first, then lower id: "a deserves a fast tier less".
   bool colder(uint32_t a, uint32_t b) const {
-    return key_[a] != key_[b] ? key_[a] < key_[b] : units_[a].id < units_[b].id;
+    return key_[a] != key_[b] ? key_[a] < key_[b] : p_.id(units_[a]) < p_.id(units_[b]);
   }
   // Heap order that puts the coldest unit in front.
   struct Hotter {
@@ -143,13 +174,21 @@ class Exchange {
   Hotter hotter_cmp() const { return Hotter{this}; }
   Mark keep_in(int t) const { return t == tiers_ - 1 ? Mark::kZero : rules_.keep; }
 
-  // Per node of every non-last tier, a min-heap (coldest in front) of units it could evict.
-  void build_victims() {
+  // One pass over the units builds, per node of every non-last tier, a min-heap (coldest in
+  // front) of the units it could evict, and the promotion candidates. Units the pressure pass
+  // moves are skipped lazily when they come up.
+  void build_victims_and_candidates() {
+    smallest_ = UINT64_MAX;
+    const int last = tiers_ - 1;
     for (uint32_t u = 0; u < units_.size(); ++u) {
       const Unit &unit = units_[u];
-      if (unit.pinned || unit.split || p_.cooling(unit, rules_.cooldown)) continue;
-      if (p_.tier_of(unit) == tiers_ - 1) continue;
-      victims_[unit.node].push_back(u);
+      if (unit.pinned || p_.cooling(unit, rules_.cooldown)) continue;
+      const int tier = p_.tier_of(unit);
+      if (tier != last && !unit.split) victims_[unit.node].push_back(u);
+      if (want_[u] >= 0 && want_[u] < tier) {
+        cands_.push_back(u);
+        smallest_ = std::min(smallest_, unit.bytes);
+      }
     }
     for (auto &h : victims_) std::make_heap(h.begin(), h.end(), hotter_cmp());
   }
@@ -263,16 +302,8 @@ class Exchange {
   }
 
   void promote() {
-    std::vector<uint32_t> cands;
-    uint64_t &smallest = smallest_;
-    smallest = UINT64_MAX;
-    for (uint32_t u = 0; u < units_.size(); ++u) {
-      const Unit &unit = units_[u];
-      if (want_[u] < 0 || unit.pinned || p_.moved(u) || p_.cooling(unit, rules_.cooldown)) continue;
-      if (want_[u] >= p_.tier_of(unit)) continue;
-      cands.push_back(u);
-      smallest = std::min(smallest, unit.bytes);
-    }
+    std::vector<uint32_t> &cands = cands_;
+    const uint64_t smallest = smallest_;
     auto colder_cmp = [this](uint32_t a, uint32_t b) { return colder(a, b); };
     std::make_heap(cands.begin(), cands.end(), colder_cmp);  // hottest in front
     closed_.assign(tiers_, 0);
@@ -280,6 +311,7 @@ class Exchange {
       std::pop_heap(cands.begin(), cands.end(), colder_cmp);
       const uint32_t c = cands.back();
       cands.pop_back();
+      if (p_.moved(c)) continue;  // demoted by the pressure pass
       const int tc = p_.tier_of(units_[c]);
       for (int t = want_[c]; t < tc; ++t)
         if (!closed_[t] && promote_into(c, t)) break;
@@ -289,20 +321,20 @@ class Exchange {
 
   Planner &p_;
   std::vector<Unit> &units_;
-  const std::vector<double> &key_;
+  const std::vector<float> &key_;
   const std::vector<int8_t> &want_;
   const ExchangeRules &rules_;
   const int tiers_;
-  std::vector<std::vector<uint32_t>> victims_;
+  std::vector<std::vector<uint32_t>> &victims_;
+  std::vector<uint32_t> &cands_;
   std::vector<uint8_t> closed_;
   uint64_t smallest_ = UINT64_MAX;  // bytes of the smallest promotion candidate
 };
 
 }  // namespace
 
-void exchange(Planner &planner, const std::vector<double> &key, const std::vector<int8_t> &want,
-              const ExchangeRules &rules) {
-  Exchange(planner, key, want, rules).run();
+void exchange(Planner &planner, const ExchangeRules &rules) {
+  Exchange(planner, rules).run();
 }
 
 }  // namespace tier::policy

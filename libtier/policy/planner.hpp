@@ -21,29 +21,51 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "policy/snapshot.hpp"
 
 namespace tier::policy {
 
+// 32 bytes: the engine streams over a million of these several times per plan, so what is
+// rarely needed (recency, frequency, history) is read from the chunks on demand (stats()).
 struct Unit {
   uint32_t first = 0;  // index of its first chunk in Snapshot::chunks
   uint32_t count = 0;  // chunks
   uint64_t bytes = 0;
-  uint64_t id = 0;        // id of the first chunk: the deterministic tie-break
-  int32_t node = -1;      // planner node index of its first chunk
-  bool pinned = false;    // any chunk pinned pins the unit
-  bool split = false;     // its chunks are on more than one node
-  double heat = 0;        // sum of chunk temperatures
-  uint64_t accesses = 0;  // this epoch
-  uint64_t total_accesses = 0;
-  uint32_t history = 0;  // OR of the chunks' histories
-  uint64_t last_access_epoch = 0;
-  uint64_t last_move_epoch = 0;
+  int32_t node = -1;             // planner node index of its first chunk
+  uint32_t last_move_epoch = 0;  // latest move of any chunk (saturated to 32 bits)
+  float heat = 0;                // sum of chunk temperatures
+  bool pinned = false;           // any chunk pinned pins the unit
+  bool split = false;            // its chunks are on more than one node
 
   // Temperature per MiB: heat density, so a 64 MiB expert and a 2 MiB block compare fairly.
   double density() const { return bytes ? heat * 1048576.0 / static_cast<double>(bytes) : 0; }
+};
+static_assert(sizeof(Unit) == 32);
+
+// Access figures of a unit, summed (or OR-ed, or max-ed) over its chunks.
+struct UnitStats {
+  uint64_t accesses = 0;  // this epoch
+  uint64_t total_accesses = 0;
+  uint32_t history = 0;
+  uint64_t last_access_epoch = 0;
+};
+
+// Scratch memory of one plan. For a million chunks it is ~100 MiB, and page faults on fresh
+// allocations would cost more than the planning itself, so each thread keeps one and reuses
+// it across plans (capacity is kept, contents are reset). It carries no information from one
+// plan to the next: planning stays a pure function of the snapshot.
+struct Workspace {
+  std::vector<Unit> units;
+  std::vector<uint8_t> moved;
+  std::vector<float> key;
+  std::vector<int8_t> want;
+  std::vector<std::vector<uint32_t>> victims;  // per node
+  std::vector<uint32_t> candidates;
+  std::vector<int64_t> scratch;  // per-node sums for policies
+  bool in_use = false;
 };
 
 // Which free-byte mark of a node a rule refers to.
@@ -51,12 +73,24 @@ enum class Mark : uint8_t { kZero, kLow, kHigh };
 
 class Planner {
  public:
+  // Uses the calling thread's workspace (or a private one if a Planner is already live on
+  // this thread).
   explicit Planner(const Snapshot &snapshot);
+  ~Planner();
+  Planner(const Planner &) = delete;
+  Planner &operator=(const Planner &) = delete;
+
+  Workspace &workspace() { return *ws_; }
 
   const Snapshot &snapshot() const { return s_; }
   uint64_t epoch() const { return s_.epoch; }
-  std::vector<Unit> &units() { return units_; }
-  const std::vector<Unit> &units() const { return units_; }
+  std::vector<Unit> &units() { return ws_->units; }
+  const std::vector<Unit> &units() const { return ws_->units; }
+  // Per-unit key and wanted tier for exchange(), sized to units() and reset (0, -1).
+  std::vector<float> &keys() { return ws_->key; }
+  uint64_t id(const Unit &u) const { return s_.chunks[u.first].id; }  // the tie-break
+  UnitStats stats(const Unit &u) const;
+  std::vector<int8_t> &wants() { return ws_->want; }
 
   int node_count() const { return static_cast<int>(nodes_.size()); }
   const NodeState &node(int n) const { return *nodes_[n]; }
@@ -72,9 +106,9 @@ class Planner {
   uint64_t cost(const Unit &u, int n) const;
   // Moved within `cooldown` epochs (0 = no cooldown).
   bool cooling(const Unit &u, uint32_t cooldown) const {
-    return cooldown && u.last_move_epoch && s_.epoch - u.last_move_epoch < cooldown;
+    return cooldown && u.last_move_epoch && s_.epoch - uint64_t{u.last_move_epoch} < cooldown;
   }
-  bool moved(uint32_t unit) const { return moved_[unit]; }
+  bool moved(uint32_t unit) const { return ws_->moved[unit]; }
 
   // Of the nodes of tier t, the one with the most free bytes that can take unit u keeping
   // `keep` bytes free (ties to the lower id), or -1.
@@ -87,13 +121,13 @@ class Planner {
 
  private:
   const Snapshot &s_;
-  std::vector<Unit> units_;
+  std::unique_ptr<Workspace> own_;  // only when the thread's workspace is taken
+  Workspace *ws_;
   std::vector<const NodeState *> nodes_;  // ordered by (tier, id)
   std::vector<int> node_tier_;
   std::vector<std::vector<int>> tier_nodes_;
   std::vector<int> index_of_id_;  // node id -> planner index (-1 = none)
   std::vector<int64_t> free_;
-  std::vector<uint8_t> moved_;
   uint64_t budget_left_;
   Plan plan_;
 };
@@ -107,9 +141,9 @@ struct ExchangeRules {
   Mark keep = Mark::kZero;  // promotions and demotions into non-last tiers keep this free
 };
 
-// Runs the two passes on `planner`. key[u] ranks unit u (higher = faster tier); want[u] is the
-// fastest tier unit u should be promoted towards, or -1 when it is no candidate.
-void exchange(Planner &planner, const std::vector<double> &key, const std::vector<int8_t> &want,
-              const ExchangeRules &rules);
+// Runs the two passes on `planner`. planner.keys()[u] ranks unit u (higher = faster tier);
+// planner.wants()[u] is the fastest tier unit u should be promoted towards, or -1 when it is
+// no candidate.
+void exchange(Planner &planner, const ExchangeRules &rules);
 
 }  // namespace tier::policy
