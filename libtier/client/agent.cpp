@@ -1,0 +1,451 @@
+// agent.cpp - the epoch step and the per-runtime agent (see agent.hpp).
+//
+// Thread-safety: as agent.hpp says. The side table from runtime to agent is a fixed array read
+// lock-free (tier_touch looks its agent up on every call) and written under a mutex.
+#include "client/agent.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "alloc/page_map.hpp"
+#include "alloc/runtime.hpp"
+#include "heat/source.hpp"
+#include "migrate/rate_limit.hpp"
+#include "prim/os.hpp"
+
+namespace tier::client {
+
+using migrate::monotonic_ns;
+
+// ---- run_epoch ------------------------------------------------------------------------------
+
+void apply_watermarks(std::vector<policy::NodeState> *nodes, double low, double high) {
+  for (policy::NodeState &n : *nodes) {
+    n.wm_low = static_cast<uint64_t>(static_cast<double>(n.capacity) * low);
+    n.wm_high = static_cast<uint64_t>(static_cast<double>(n.capacity) * high);
+  }
+}
+
+Result<EpochReport> run_epoch(const EpochInputs &in) {
+  if (!in.table || !in.tracker || !in.policy || !in.mover || in.epoch == 0)
+    return make_error(TIER_EINVAL, "run_epoch: table, tracker, policy, mover and epoch > 0 needed");
+  const uint64_t start = monotonic_ns();
+  EpochReport rep;
+
+  policy::Snapshot snap;
+  snap.epoch = in.epoch;
+  snap.budget_bytes = in.budget_bytes;
+  snap.nodes = in.nodes;
+  std::vector<policy::ChunkInfo> all;
+  rep.heat = in.tracker->advance(*in.table, in.epoch, &all);
+
+  // Chunks on nodes the snapshot does not know (not yet faulted in, or memory the emulation
+  // cannot place) are left out: the engine cannot reason about them, and they cannot move.
+  std::vector<uint64_t> tracked(snap.nodes.size(), 0);
+  snap.chunks.reserve(all.size());
+  for (const policy::ChunkInfo &c : all) {
+    for (size_t n = 0; n < snap.nodes.size(); ++n)
+      if (snap.nodes[n].id == c.node) {
+        tracked[n] += c.bytes;
+        snap.chunks.push_back(c);
+        break;
+      }
+  }
+  // A node holds at least the tracked chunks on it, even memory the allocator did not place.
+  for (size_t n = 0; n < snap.nodes.size(); ++n)
+    snap.nodes[n].used = std::max(snap.nodes[n].used, tracked[n]);
+
+  const uint64_t plan_start = monotonic_ns();
+  Result<policy::Plan> plan = in.policy->plan(snap);
+  rep.plan_ns = monotonic_ns() - plan_start;
+  if (!plan) return std::move(plan).error().context("epoch " + std::to_string(in.epoch));
+  rep.moves_planned = plan->moves.size();
+
+  std::vector<migrate::MoveRange> ranges;
+  ranges.reserve(plan->moves.size());
+  for (const policy::Move &m : plan->moves) {
+    Result<heat::ChunkTable::Span> span = in.table->chunk_span(static_cast<heat::SlotId>(m.chunk));
+    migrate::MoveRange r;
+    r.from = m.from, r.to = m.to, r.chunk = m.chunk;
+    if (span) {
+      // Whole pages: move_pages moves pages, and a region's edges need not be page-aligned.
+      r.addr = span->addr & ~(prim::kPageSize - 1);
+      r.bytes =
+          ((span->addr + span->bytes + prim::kPageSize - 1) & ~(prim::kPageSize - 1)) - r.addr;
+    }
+    ranges.push_back(r);  // an unknown span stays empty and is reported failed by the mover
+  }
+  if (Status s = in.mover->move(ranges, &rep.outcomes, &rep.mover); !s)
+    return std::move(s).error().context("epoch " + std::to_string(in.epoch));
+
+  auto tier_of = [&](int32_t id) {
+    for (const policy::NodeState &n : snap.nodes)
+      if (n.id == id) return n.tier;
+    return -1;
+  };
+  for (size_t i = 0; i < plan->moves.size(); ++i) {
+    const policy::Move &m = plan->moves[i];
+    const migrate::RangeOutcome &o = rep.outcomes[i];
+    if (o.outcome == migrate::Outcome::kRefused) ++rep.moves_refused;
+    if (o.outcome != migrate::Outcome::kMoved && o.outcome != migrate::Outcome::kInPlace &&
+        o.outcome != migrate::Outcome::kPartial)
+      continue;
+    // A partial move leaves most of the chunk on the target; the next epoch's plan sees it
+    // there, and the remaining pages follow when the chunk is moved again.
+    in.table->record_move(static_cast<heat::SlotId>(m.chunk), m.to, in.epoch);
+    ++rep.moves_done;
+    if (tier_of(m.to) < tier_of(m.from))
+      ++rep.promotions;
+    else
+      ++rep.demotions;
+  }
+  rep.epoch_ns = monotonic_ns() - start;
+  return rep;
+}
+
+// ---- configuration ------------------------------------------------------------------------
+
+Result<AgentConfig> config_from(const tier_agent_options *o) {
+  AgentConfig c;
+  if (!o) return c;
+  if (o->size < offsetof(tier_agent_options, flags) + sizeof(uint32_t))
+    return make_error(TIER_EINVAL, "tier_agent_options: size " + std::to_string(o->size) +
+                                       " is too small (use TIER_AGENT_OPTIONS_INIT)");
+  if (o->period_ms < 1 || o->period_ms > 3600000)
+    return make_error(TIER_ECONFIG, "tier_agent_options.period_ms: " +
+                                        std::to_string(o->period_ms) + " is outside 1..3600000");
+  if (!(o->half_life_epochs > 0) || !std::isfinite(o->half_life_epochs))
+    return make_error(TIER_ECONFIG, "tier_agent_options.half_life_epochs must be > 0");
+  if (!(o->low_watermark >= 0 && o->low_watermark <= o->high_watermark && o->high_watermark < 1))
+    return make_error(TIER_ECONFIG,
+                      "tier_agent_options: watermarks must satisfy 0 <= low_watermark <= "
+                      "high_watermark < 1");
+  if (o->flags != 0) return make_error(TIER_ECONFIG, "tier_agent_options.flags must be 0");
+  c.period_ms = o->period_ms;
+  c.budget_bytes = o->budget_bytes_per_epoch ? o->budget_bytes_per_epoch : UINT64_MAX;
+  c.half_life_epochs = o->half_life_epochs;
+  c.rate_bytes_per_second = o->rate_bytes_per_second;
+  c.low_watermark = o->low_watermark;
+  c.high_watermark = o->high_watermark;
+  return c;
+}
+
+// ---- Agent --------------------------------------------------------------------------------
+
+namespace {
+
+Result<std::unique_ptr<migrate::Mover>> make_mover(tier_runtime *rt, const AgentConfig &c) {
+  migrate::RateLimit rate;
+  rate.bytes_per_second = c.rate_bytes_per_second;
+  Result<migrate::Mover> m = [&] {
+    if (rt->topology.emulated) {
+      migrate::EmulatedMoverOptions eo;
+      eo.rate = rate;
+      return migrate::Mover::emulated(rt, eo);
+    }
+    migrate::NumaMoverOptions no;
+    no.rate = rate;
+    return migrate::Mover::numa(no);
+  }();
+  if (!m) return std::move(m).error();
+  return std::make_unique<migrate::Mover>(std::move(*m));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Agent>> Agent::create(tier_runtime *rt) {
+  std::unique_ptr<Agent> a(new Agent(rt));
+  Result<std::unique_ptr<heat::ChunkTable>> t = heat::ChunkTable::create({});
+  if (!t) return std::move(t).error();
+  a->table_ = std::move(*t);
+  heat::TemperatureConfig tc;
+  tc.half_life_epochs = a->config_.half_life_epochs;
+  a->tracker_ = std::make_unique<heat::TemperatureTracker>(tc);
+  Result<policy::Policy> p = policy::make_policy(policy::kDefaultPolicy);
+  if (!p) return std::move(p).error();
+  a->policy_ = std::make_unique<policy::Policy>(*p);
+  Result<std::unique_ptr<migrate::Mover>> m = make_mover(rt, a->config_);
+  if (!m) return std::move(m).error();
+  a->mover_ = std::move(*m);
+  // The first runtime's table also serves tier::heat::touch() (the process-wide API source).
+  if (!heat::process_table()) heat::set_process_table(a->table_.get());
+  return a;
+}
+
+Agent::~Agent() {
+  stop();
+  if (heat::process_table() == table_.get()) heat::set_process_table(nullptr);
+}
+
+int32_t Agent::node_of(uintptr_t addr) const {
+  if (rt_->topology.emulated) {
+    // Virtual nodes: the page map is the truth; the kernel only sees the backing node.
+    alloc::PageMap *pm = alloc::PageMap::existing();
+    if (!pm) return -1;
+    const alloc::Granule g = pm->get(reinterpret_cast<const void *>(addr));
+    if (g.runtime != rt_->generation || g.node_slot >= rt_->nnodes) return -1;
+    return rt_->nodes[g.node_slot].node.id;
+  }
+  void *page = reinterpret_cast<void *>(addr & ~(prim::kPageSize - 1));
+  int status = -1;
+  if (!prim::query_nodes(&page, 1, &status)) return -1;
+  return status >= 0 ? status : -1;
+}
+
+Result<uint32_t> Agent::register_region(const void *ptr, size_t len, size_t group_hint,
+                                        uint32_t flags) {
+  if (!ptr || len == 0) return make_error(TIER_EINVAL, "tier_region_register: empty range");
+  if (flags & ~uint32_t{TIER_REGION_PINNED})
+    return make_error(TIER_EINVAL, "tier_region_register: unknown flags");
+  std::lock_guard lock(epoch_mu_);
+  const auto base = reinterpret_cast<uintptr_t>(ptr);
+  heat::RegionSpec spec;
+  spec.base = ptr;
+  spec.length = len;
+  spec.owner = static_cast<uint32_t>(getpid());
+  spec.node = node_of(base);
+  spec.pinned = flags & TIER_REGION_PINNED;
+  spec.one_group = group_hint == TIER_GROUP_WHOLE;
+  Result<heat::RegionId> id = table_->register_region(spec);
+  if (!id) return std::move(id).error();
+  const uint64_t cs = table_->chunk_size();
+  if (group_hint != TIER_GROUP_NONE && group_hint != TIER_GROUP_WHOLE) {
+    const uint64_t step = (group_hint + cs - 1) / cs * cs;
+    for (uint64_t off = 0; off < len; off += step) {
+      Result<heat::GroupId> g = table_->define_group(static_cast<const char *>(ptr) + off,
+                                                     std::min<uint64_t>(step, len - off));
+      if (!g) {
+        (void)table_->unregister_region(*id);
+        return std::move(g).error().context("tier_region_register: object group");
+      }
+    }
+  }
+  // Each chunk starts on the node it is on now (allocations may span nodes).
+  for (uintptr_t w = base & ~(cs - 1); w < base + len; w += cs)
+    if (heat::Chunk *c = table_->find(reinterpret_cast<const void *>(std::max(w, base))))
+      c->node.store(node_of(std::max(w, base)), std::memory_order_relaxed);
+  regions_[base] = {len, *id};
+  return static_cast<uint32_t>(*id);
+}
+
+Status Agent::unregister_region(uint32_t id) {
+  std::lock_guard lock(epoch_mu_);
+  Status s = table_->unregister_region(id);
+  if (!s) return s;
+  for (auto it = regions_.begin(); it != regions_.end(); ++it)
+    if (it->second.second == id) {
+      regions_.erase(it);
+      break;
+    }
+  return {};
+}
+
+void Agent::forget_range(const void *ptr, size_t len) {
+  std::lock_guard lock(epoch_mu_);
+  const auto a = reinterpret_cast<uintptr_t>(ptr);
+  for (auto it = regions_.lower_bound(a); it != regions_.end() && it->first < a + len;) {
+    (void)table_->unregister_region(it->second.second);
+    it = regions_.erase(it);
+  }
+}
+
+Status Agent::set_policy(const std::string &name) {
+  Result<policy::Policy> p = policy::make_policy(name);
+  if (!p) return std::move(p).error();
+  std::lock_guard lock(epoch_mu_);
+  policy_ = std::make_unique<policy::Policy>(*p);
+  return {};
+}
+
+std::vector<policy::NodeState> Agent::node_states() const {
+  std::vector<policy::NodeState> out;
+  for (int i = 0; i < rt_->nnodes; ++i) {
+    const alloc::NodeState &ns = rt_->nodes[i];
+    policy::NodeState n;
+    n.id = ns.node.id;
+    n.tier = ns.node.tier;
+    n.capacity = ns.capacity.load(std::memory_order_relaxed);
+    n.used = ns.reserved.load(std::memory_order_relaxed);
+    n.latency_ns = ns.node.read_latency_ns.value;
+    n.bandwidth_mbps = ns.node.read_bandwidth_mbps.value;
+    out.push_back(n);
+  }
+  apply_watermarks(&out, config_.low_watermark, config_.high_watermark);
+  return out;
+}
+
+Result<EpochReport> Agent::epoch() {
+  std::lock_guard lock(epoch_mu_);
+  // Chunks whose node was unknown (not faulted in at registration) are looked up again.
+  table_->scan([&](heat::SlotId, heat::Chunk &c, const heat::RegionInfo &, size_t) {
+    if (c.node.load(std::memory_order_relaxed) < 0)
+      c.node.store(node_of(c.addr), std::memory_order_relaxed);
+  });
+  EpochInputs in;
+  in.table = table_.get();
+  in.tracker = tracker_.get();
+  in.policy = policy_.get();
+  in.mover = mover_.get();
+  in.nodes = node_states();
+  in.epoch = ++epoch_;
+  in.budget_bytes = config_.budget_bytes;
+  Result<EpochReport> r = run_epoch(in);
+  if (!r) return r;
+  epochs_.fetch_add(1, std::memory_order_relaxed);
+  promotions_.fetch_add(r->promotions, std::memory_order_relaxed);
+  demotions_.fetch_add(r->demotions, std::memory_order_relaxed);
+  bytes_moved_.fetch_add(r->mover.bytes_moved, std::memory_order_relaxed);
+  pages_failed_.fetch_add(r->mover.pages_failed, std::memory_order_relaxed);
+  refused_.fetch_add(r->moves_refused, std::memory_order_relaxed);
+  last_ns_.store(r->epoch_ns, std::memory_order_relaxed);
+  max_ns_.store(std::max(max_ns_.load(std::memory_order_relaxed), r->epoch_ns),
+                std::memory_order_relaxed);
+  total_ns_.fetch_add(r->epoch_ns, std::memory_order_relaxed);
+  modelled_s_.store(modelled_s_.load(std::memory_order_relaxed) + r->mover.modelled_s,
+                    std::memory_order_relaxed);
+  return r;
+}
+
+Status Agent::start(const AgentConfig &config) {
+  std::lock_guard tl(thread_mu_);
+  if (thread_.joinable()) return make_error(TIER_EBUSY, "tier_agent_start: the agent already runs");
+  {
+    std::lock_guard lock(epoch_mu_);
+    Result<std::unique_ptr<migrate::Mover>> m = make_mover(rt_, config);
+    if (!m) return std::move(m).error();
+    mover_ = std::move(*m);
+    heat::TemperatureConfig tc;
+    tc.half_life_epochs = config.half_life_epochs;
+    // Temperatures live in the chunk table, so a new tracker keeps every chunk's heat.
+    tracker_ = std::make_unique<heat::TemperatureTracker>(tc);
+    config_ = config;
+  }
+  stop_ = false;
+  try {
+    thread_ = std::thread([this] { loop(); });
+  } catch (const std::system_error &e) {
+    return make_error(TIER_ENOMEM, std::string("tier_agent_start: thread: ") + e.what());
+  }
+  running_.store(true, std::memory_order_relaxed);
+  return {};
+}
+
+void Agent::stop() {
+  std::unique_lock tl(thread_mu_);
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  cv_.notify_all();
+  std::thread t = std::move(thread_);
+  tl.unlock();
+  t.join();
+  running_.store(false, std::memory_order_relaxed);
+}
+
+void Agent::loop() {
+  std::unique_lock tl(thread_mu_);
+  while (!stop_) {
+    const auto period = std::chrono::milliseconds(config_.period_ms);
+    if (cv_.wait_for(tl, period, [this] { return stop_; })) break;
+    tl.unlock();
+    // An epoch error (a snapshot the policy rejects) is reported through the statistics'
+    // absence of progress, and the next epoch tries again; a thread cannot return it.
+    (void)epoch();
+    tl.lock();
+  }
+}
+
+void Agent::fill_stats(tier_agent_stats *out) {
+  tier_agent_stats s;
+  std::memset(&s, 0, sizeof s);
+  s.size = sizeof s;
+  s.running = running_.load(std::memory_order_relaxed) ? 1 : 0;
+  s.epochs = epochs_.load(std::memory_order_relaxed);
+  s.promotions = promotions_.load(std::memory_order_relaxed);
+  s.demotions = demotions_.load(std::memory_order_relaxed);
+  s.bytes_moved = bytes_moved_.load(std::memory_order_relaxed);
+  s.pages_failed = pages_failed_.load(std::memory_order_relaxed);
+  s.moves_refused = refused_.load(std::memory_order_relaxed);
+  s.last_epoch_ns = last_ns_.load(std::memory_order_relaxed);
+  s.max_epoch_ns = max_ns_.load(std::memory_order_relaxed);
+  s.total_epoch_ns = total_ns_.load(std::memory_order_relaxed);
+  s.regions = table_->region_count();
+  s.chunks = table_->chunk_count();
+  s.modelled_migration_s = modelled_s_.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(epoch_mu_);
+    std::snprintf(s.policy, sizeof s.policy, "%s", policy_->name());
+    std::snprintf(s.mover, sizeof s.mover, "%s", mover_->name());
+  }
+  // The caller's struct may be older (smaller) than ours: copy what it has room for.
+  const size_t n = std::min(out->size, sizeof s);
+  std::memcpy(reinterpret_cast<char *>(out) + sizeof(size_t),
+              reinterpret_cast<const char *>(&s) + sizeof(size_t), n - sizeof(size_t));
+}
+
+// ---- The side table: runtime -> agent ----------------------------------------------------
+
+namespace {
+
+constexpr int kMaxRuntimes = 64;
+struct Entry {
+  std::atomic<tier_runtime *> rt{nullptr};
+  std::atomic<uint32_t> generation{0};
+  std::atomic<Agent *> agent{nullptr};
+};
+Entry g_agents[kMaxRuntimes];
+std::mutex g_agents_mu;
+
+}  // namespace
+
+Agent *agent_of(tier_runtime *rt, bool create) {
+  if (!rt) return nullptr;
+  for (Entry &e : g_agents)
+    if (e.rt.load(std::memory_order_acquire) == rt &&
+        e.generation.load(std::memory_order_relaxed) == rt->generation)
+      return e.agent.load(std::memory_order_acquire);
+  if (!create) return nullptr;
+  std::lock_guard lock(g_agents_mu);
+  Entry *free_entry = nullptr;
+  for (Entry &e : g_agents) {
+    tier_runtime *r = e.rt.load(std::memory_order_relaxed);
+    if (r == rt && e.generation.load(std::memory_order_relaxed) == rt->generation)
+      return e.agent.load(std::memory_order_relaxed);
+    // A runtime destroyed without on_runtime_destroy leaves a stale entry; a new runtime at the
+    // same address has another generation, and the stale agent is abandoned (not freed: its
+    // thread, if any, may still run).
+    if (r == rt || (!r && !free_entry)) free_entry = &e;
+  }
+  if (!free_entry) {
+    set_last_error(TIER_ENOMEM, "heat: more than 64 runtimes with heat tracking");
+    return nullptr;
+  }
+  Result<std::unique_ptr<Agent>> a = Agent::create(rt);
+  if (!a) {
+    set_last_error(a.error());
+    return nullptr;
+  }
+  free_entry->agent.store(a->release(), std::memory_order_release);
+  free_entry->generation.store(rt->generation, std::memory_order_relaxed);
+  free_entry->rt.store(rt, std::memory_order_release);
+  return free_entry->agent.load(std::memory_order_relaxed);
+}
+
+void before_free(tier_runtime *rt, const void *ptr, size_t len) {
+  if (Agent *a = agent_of(rt, false)) a->forget_range(ptr, len);
+}
+
+void on_runtime_destroy(tier_runtime *rt) {
+  std::lock_guard lock(g_agents_mu);
+  for (Entry &e : g_agents)
+    if (e.rt.load(std::memory_order_relaxed) == rt) {
+      Agent *a = e.agent.exchange(nullptr, std::memory_order_acq_rel);
+      e.rt.store(nullptr, std::memory_order_release);
+      delete a;
+    }
+}
+
+}  // namespace tier::client

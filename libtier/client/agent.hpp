@@ -1,0 +1,140 @@
+// agent.hpp - the epoch (heat -> snapshot -> plan -> moves) and the in-process agent thread.
+//
+// run_epoch() is the reusable step, free of globals: it reads the chunk table's counters into
+// temperatures, builds a policy Snapshot from the node figures it is given, asks the policy for
+// a plan, turns each move into a mover range, runs the mover and records the new node and move
+// epoch of every chunk that moved. tierd calls the same function with its own table, nodes and
+// a NUMA mover on a client's pid.
+//
+// Agent is the per-runtime state behind include/tier/heat.h: the chunk table, the tracker, the
+// policy, the mover (emulated when the topology is emulated, else NUMA), a region directory
+// (for unregistering and for the allocator's free hook), statistics, and the optional thread.
+//
+// Thread-safety: Agent's public functions are safe from any thread. Epochs (thread or
+// tier_epoch) are serialised by `epoch_mu_`; region (un)registration takes it too, so memory is
+// never moved while its region is being forgotten. Touches and pins go straight to the chunk
+// table, lock-free.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.hpp"
+#include "heat/chunk_table.hpp"
+#include "heat/temperature.hpp"
+#include "migrate/mover.hpp"
+#include "policy/policy.hpp"
+#include "policy/snapshot.hpp"
+#include "tier/heat.h"
+
+namespace tier::client {
+
+// ---- The reusable epoch step ---------------------------------------------------------------
+
+struct EpochInputs {
+  heat::ChunkTable *table = nullptr;
+  heat::TemperatureTracker *tracker = nullptr;
+  const policy::Policy *policy = nullptr;
+  migrate::Mover *mover = nullptr;
+  std::vector<policy::NodeState> nodes;  // the nodes as they are now (capacity, used, marks)
+  uint64_t epoch = 0;                    // > 0, increasing
+  uint64_t budget_bytes = UINT64_MAX;
+};
+
+struct EpochReport {
+  heat::EpochHeat heat;
+  uint64_t moves_planned = 0;
+  uint64_t moves_done = 0;
+  uint64_t promotions = 0;  // chunks
+  uint64_t demotions = 0;
+  uint64_t moves_refused = 0;
+  uint64_t plan_ns = 0;
+  uint64_t epoch_ns = 0;
+  migrate::MoveStats mover;
+  std::vector<migrate::RangeOutcome> outcomes;  // one per planned move, plan order
+};
+
+Result<EpochReport> run_epoch(const EpochInputs &in);
+
+// Watermarks as fractions of capacity (free bytes), as the kernel's are in pages.
+void apply_watermarks(std::vector<policy::NodeState> *nodes, double low, double high);
+
+// ---- The per-runtime agent ----------------------------------------------------------------
+
+struct AgentConfig {
+  uint32_t period_ms = 100;
+  uint64_t budget_bytes = 256ull << 20;
+  double half_life_epochs = 4.0;
+  uint64_t rate_bytes_per_second = 0;
+  double low_watermark = 0.02;
+  double high_watermark = 0.05;
+};
+Result<AgentConfig> config_from(const tier_agent_options *options);
+
+class Agent {
+ public:
+  static Result<std::unique_ptr<Agent>> create(tier_runtime *rt);
+  ~Agent();  // stops the thread
+
+  heat::ChunkTable &table() { return *table_; }
+
+  Result<uint32_t> register_region(const void *ptr, size_t len, size_t group_hint, uint32_t flags);
+  Status unregister_region(uint32_t id);
+  // Forgets every region inside [ptr, ptr+len) after waiting for a running epoch: the hook the
+  // allocator's free path calls, so that memory is never relocated while it is being freed.
+  void forget_range(const void *ptr, size_t len);
+
+  Status set_policy(const std::string &name);
+  Result<EpochReport> epoch();
+  Status start(const AgentConfig &config);
+  void stop();
+  void fill_stats(tier_agent_stats *out);
+
+ private:
+  explicit Agent(tier_runtime *rt) : rt_(rt) {}
+  std::vector<policy::NodeState> node_states() const;
+  int32_t node_of(uintptr_t addr) const;  // the node a chunk is on now (-1 = unknown)
+  void loop();
+
+  tier_runtime *rt_;
+  std::unique_ptr<heat::ChunkTable> table_;
+
+  std::mutex epoch_mu_;  // serialises epochs, region changes, policy and mover changes
+  AgentConfig config_;
+  std::unique_ptr<heat::TemperatureTracker> tracker_;
+  std::unique_ptr<policy::Policy> policy_;
+  std::unique_ptr<migrate::Mover> mover_;
+  std::map<uintptr_t, std::pair<size_t, uint32_t>> regions_;  // base -> (length, id)
+  uint64_t epoch_ = 0;
+
+  // Statistics (written under epoch_mu_, read relaxed by fill_stats).
+  std::atomic<uint64_t> epochs_{0}, promotions_{0}, demotions_{0}, bytes_moved_{0},
+      pages_failed_{0}, refused_{0}, last_ns_{0}, max_ns_{0}, total_ns_{0};
+  std::atomic<double> modelled_s_{0};
+
+  std::mutex thread_mu_;  // guards thread_ and the stop flag handshake
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+};
+
+// The agent of a runtime: created on first use (nullptr and the last error set on failure),
+// or looked up without creating (`create` false). Lock-free lookup.
+Agent *agent_of(tier_runtime *rt, bool create);
+// Hooks for the allocator (see docs/migration.md, "Integration"):
+//  - before_free(rt, ptr, len): call from tier_free / large_free before the run is unmapped or
+//    cached; forgets regions inside it and waits for a running epoch.
+//  - on_runtime_destroy(rt): call first thing in tier_runtime_destroy; stops the agent thread
+//    and frees the heat state.
+void before_free(tier_runtime *rt, const void *ptr, size_t len);
+void on_runtime_destroy(tier_runtime *rt);
+
+}  // namespace tier::client
