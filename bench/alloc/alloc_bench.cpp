@@ -79,9 +79,15 @@ void run_small(benchmark::State &state, Alloc alloc, Free release) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(sizes.size()) * 2);
 }
 
-void small_glibc(benchmark::State &s) { run_small(s, __libc_malloc, __libc_free); }
-void small_jemalloc(benchmark::State &s) { run_small(s, ::malloc, ::free); }
-void small_mimalloc(benchmark::State &s) { run_small(s, mi_malloc, mi_free); }
+void small_glibc(benchmark::State &s) {
+  run_small(s, __libc_malloc, __libc_free);
+}
+void small_jemalloc(benchmark::State &s) {
+  run_small(s, ::malloc, ::free);
+}
+void small_mimalloc(benchmark::State &s) {
+  run_small(s, mi_malloc, mi_free);
+}
 void small_memkind(benchmark::State &s) {
   run_small(
       s, [](size_t n) { return memkind_malloc(MEMKIND_DEFAULT, n); },
@@ -137,19 +143,25 @@ void large_tier(benchmark::State &s) {
       [](void *p, size_t) { tier_free(runtime(), p); });
 }
 
+struct Entry {
+  const char *name;
+  void (*fn)(benchmark::State &);
+};
+
 void register_all() {
-  for (auto [name, fn] : {std::pair{"small/glibc", small_glibc},
-                          {"small/jemalloc", small_jemalloc},
-                          {"small/mimalloc", small_mimalloc},
-                          {"small/memkind", small_memkind},
-                          {"small/tier", small_tier}})
-    benchmark::RegisterBenchmark(name, fn)->Threads(1)->Threads(2)->UseRealTime();
-  const int64_t mib[] = {2, 32, 256, 1024};
-  for (auto [name, fn] : {std::pair{"large/numa_alloc_onnode", large_numa_alloc_onnode},
-                          {"large/mmap_mbind", large_mmap_mbind},
-                          {"large/tier", large_tier}}) {
-    auto *b = benchmark::RegisterBenchmark(name, fn)->Unit(benchmark::kMicrosecond);
-    for (int64_t m : mib) b->Arg(m);
+  const Entry small[] = {{"small/glibc", small_glibc},
+                         {"small/jemalloc", small_jemalloc},
+                         {"small/mimalloc", small_mimalloc},
+                         {"small/memkind", small_memkind},
+                         {"small/tier", small_tier}};
+  for (const Entry &e : small)
+    benchmark::RegisterBenchmark(e.name, e.fn)->Threads(1)->Threads(2)->UseRealTime();
+  const Entry large[] = {{"large/numa_alloc_onnode", large_numa_alloc_onnode},
+                         {"large/mmap_mbind", large_mmap_mbind},
+                         {"large/tier", large_tier}};
+  for (const Entry &e : large) {
+    auto *b = benchmark::RegisterBenchmark(e.name, e.fn)->Unit(benchmark::kMicrosecond);
+    for (int64_t m : {2, 32, 256, 1024}) b->Arg(m);
   }
 }
 

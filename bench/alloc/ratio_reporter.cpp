@@ -14,9 +14,8 @@ void RatioReporter::ReportRuns(const std::vector<Run> &runs) {
     if (first == std::string::npos) continue;
     const auto second = name.find('/', first + 1);
     const std::string family = name.substr(0, first);
-    const std::string alloc = name.substr(first + 1, second == std::string::npos
-                                                         ? std::string::npos
-                                                         : second - first - 1);
+    const std::string alloc = name.substr(
+        first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
     const std::string args = second == std::string::npos ? "" : name.substr(second);
     auto it = run.counters.find("items_per_second");
     if (it == run.counters.end()) continue;
