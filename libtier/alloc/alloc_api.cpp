@@ -48,10 +48,15 @@ Result<tier_placement *> placement_for(tier_runtime *rt, const tier_policy *poli
 }
 
 void *small_alloc(tier_runtime *rt, tier_placement *pl, size_t size, int extra) {
-  void *p = tierje_mallocx(size, pl->mallocx_arena | thread_tcache(pl->gid) | extra);
+  ThreadState &t = t_thread;  // one TLS lookup for the tcache and the counter stripe
+  int tcache = t.tcache[pl->gid];
+  if (TIER_UNLIKELY(tcache == 0)) tcache = thread_tcache_slow(pl->gid);
+  void *p = tierje_mallocx(size, pl->mallocx_arena | tcache | extra);
   if (TIER_UNLIKELY(p == nullptr)) return fail<void *>(nullptr, no_room(rt, pl, size));
   Granule g = PageMap::existing()->get(p);
-  account(rt, g.node_slot, int64_t(tierje_sallocx(p, 0)), 1);
+  // nallocx is a size-class computation; it equals what sallocx reports at free time.
+  account(rt, g.node_slot, int64_t(tierje_nallocx(size, extra & ~MALLOCX_ZERO)), 1,
+          thread_stripe_of(t));
   return p;
 }
 
@@ -127,8 +132,11 @@ size_t usable(tier_runtime *rt, const void *p, const Granule &g) {
 
 tier_status free_owned(tier_runtime *rt, void *p, const Granule &g) {
   if (TIER_LIKELY(g.kind == GranuleKind::kSmall)) {
-    account(rt, g.node_slot, -int64_t(tierje_sallocx(p, 0)), -1);
-    tierje_dallocx(p, thread_tcache(g.placement));
+    ThreadState &t = t_thread;
+    int tcache = t.tcache[g.placement];
+    if (TIER_UNLIKELY(tcache == 0)) tcache = thread_tcache_slow(g.placement);
+    account(rt, g.node_slot, -int64_t(tierje_sallocx(p, 0)), -1, thread_stripe_of(t));
+    tierje_dallocx(p, tcache);
     return TIER_OK;
   }
   return guarded("tier_free", TIER_ENOMEM, [&] {

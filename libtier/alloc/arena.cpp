@@ -35,6 +35,9 @@ thread_local ThreadState t_thread;
 namespace {
 
 pthread_key_t g_thread_key;
+// Bit s set = StripedCounter stripe s is owned by a live thread.
+std::atomic<uint64_t> g_stripes_taken{0};
+static_assert(StripedCounter::kStripes == 64, "one bit per stripe");
 
 void *hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size_t alignment, bool *zero,
                  bool *commit, unsigned /*arena_ind*/) {
@@ -70,6 +73,11 @@ bool hook_merge(extent_hooks_t *, void *, size_t, void *, size_t, bool, unsigned
 void destroy_thread_tcaches(void *) {
   ThreadState &t = t_thread;
   t.registered = false;
+  if (unsigned s = t.stripe_plus1; s > 1) {
+    // release: our last counter updates happen before the next owner's.
+    g_stripes_taken.fetch_and(~(uint64_t{1} << (s - 1)), std::memory_order_release);
+  }
+  t.stripe_plus1 = 0;
   for (uint32_t gid = 0; gid < kMaxPlacements; ++gid) {
     int f = t.tcache[gid];
     t.tcache[gid] = 0;
@@ -139,13 +147,17 @@ void detach_arena(ArenaBinding *binding) {
   if (binding) binding->placement.store(nullptr, std::memory_order_release);
 }
 
-int thread_tcache_slow(uint32_t gid) {
-  ThreadState &t = t_thread;
+static void arm_thread_exit(ThreadState &t) {
   if (!t.registered) {
     // The key's value only has to be non-null for the destructor to run.
     pthread_setspecific(g_thread_key, &t);
     t.registered = true;
   }
+}
+
+int thread_tcache_slow(uint32_t gid) {
+  ThreadState &t = t_thread;
+  arm_thread_exit(t);
   unsigned id = 0;
   size_t len = sizeof id;
   int flags = MALLOCX_TCACHE_NONE;
@@ -154,14 +166,28 @@ int thread_tcache_slow(uint32_t gid) {
   return flags;
 }
 
-unsigned thread_stripe() {
-  static std::atomic<unsigned> next{0};
-  unsigned s = t_thread.stripe_plus1;
-  if (__builtin_expect(s == 0, 0)) {
-    s = next.fetch_add(1, std::memory_order_relaxed) % StripedCounter::kStripes + 1;
-    t_thread.stripe_plus1 = s;
+unsigned thread_stripe_slow() {
+  ThreadState &t = t_thread;
+  arm_thread_exit(t);
+  unsigned stripe = 0;
+  uint64_t taken = g_stripes_taken.load(std::memory_order_relaxed);
+  for (;;) {
+    uint64_t free = ~taken & ~uint64_t{1};  // stripe 0 is the shared one, never owned
+    if (free == 0) break;
+    unsigned s = static_cast<unsigned>(__builtin_ctzll(free));
+    // acquire: the previous owner's last updates of the stripe happen before ours.
+    if (g_stripes_taken.compare_exchange_weak(taken, taken | (uint64_t{1} << s),
+                                              std::memory_order_acquire)) {
+      stripe = s;
+      break;
+    }
   }
-  return s - 1;
+  t.stripe_plus1 = stripe + 1;
+  return stripe;
+}
+
+unsigned thread_stripe() {
+  return thread_stripe_of(t_thread);
 }
 
 }  // namespace tier::alloc

@@ -49,11 +49,19 @@ void detach_arena(ArenaBinding *binding);
 int thread_tcache_slow(uint32_t gid);
 
 struct ThreadState {
-  unsigned stripe_plus1;       // 0 = not yet assigned
+  unsigned stripe_plus1;       // StripedCounter stripe + 1; 0 = not yet assigned
   bool registered;             // the pthread key destructor is armed
   int tcache[kMaxPlacements];  // MALLOCX_TCACHE flags per gid; 0 = not created yet
 };
 extern thread_local ThreadState t_thread;
+
+// Assigns the calling thread its StripedCounter stripe (see runtime.hpp).
+unsigned thread_stripe_slow();
+
+inline unsigned thread_stripe_of(ThreadState &t) {
+  unsigned s = t.stripe_plus1;
+  return __builtin_expect(s != 0, 1) ? s - 1 : thread_stripe_slow();
+}
 
 inline int thread_tcache(uint32_t gid) {
   int f = t_thread.tcache[gid];

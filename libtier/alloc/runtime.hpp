@@ -28,15 +28,23 @@ struct tier_placement;
 
 namespace tier::alloc {
 
-// A counter split into cache-line stripes; each thread adds to its own stripe, readers sum.
-// Stripes may go negative individually (a block freed by another thread), the sum never does.
+// A counter split into cache-line stripes. Stripes 1..kStripes-1 each belong to one thread at
+// a time (thread_stripe() hands them out and takes them back at thread exit), so their owner
+// updates them with a plain relaxed load and store: no locked instruction on the fast path.
+// Stripe 0 is shared by the threads beyond that and uses atomic read-modify-write. Stripes may
+// go negative individually (a block freed by another thread); the sum never does.
 class StripedCounter {
  public:
-  static constexpr unsigned kStripes = 16;
+  static constexpr unsigned kStripes = 64;
   void add(unsigned stripe, int64_t bytes, int64_t count) {
-    Stripe &s = stripes_[stripe % kStripes];
-    s.bytes.fetch_add(bytes, std::memory_order_relaxed);
-    s.count.fetch_add(count, std::memory_order_relaxed);
+    Stripe &s = stripes_[stripe];
+    if (__builtin_expect(stripe != 0, 1)) {
+      s.bytes.store(s.bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+      s.count.store(s.count.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
+    } else {
+      s.bytes.fetch_add(bytes, std::memory_order_relaxed);
+      s.count.fetch_add(count, std::memory_order_relaxed);
+    }
   }
   int64_t bytes() const {
     int64_t t = 0;
@@ -127,12 +135,16 @@ struct tier_runtime {
 
 namespace tier::alloc {
 
-// The calling thread's stripe for StripedCounter (assigned round-robin on first use).
+// The calling thread's stripe for StripedCounter: an exclusive one while any is free, else
+// the shared stripe 0. Defined in arena.cpp with the rest of the per-thread state.
 unsigned thread_stripe();
 
 // Records `bytes` handed out on node `slot` (negative when freed).
 inline void account(tier_runtime *rt, int slot, int64_t bytes, int64_t count) {
   rt->nodes[slot].allocated.add(thread_stripe(), bytes, count);
+}
+inline void account(tier_runtime *rt, int slot, int64_t bytes, int64_t count, unsigned stripe) {
+  rt->nodes[slot].allocated.add(stripe, bytes, count);
 }
 
 }  // namespace tier::alloc

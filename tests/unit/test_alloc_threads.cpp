@@ -3,6 +3,7 @@
 // crosses tiers.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -75,6 +76,8 @@ TEST_CASE("statistics are exact under 8 threads") {
     REQUIRE(placements.back() != nullptr);
   }
 
+  // Catch2 assertions are not thread-safe: threads count failures, the main thread checks.
+  std::atomic<int> failures{0};
   constexpr int kThreads = 8;
   std::vector<std::vector<void *>> kept(kThreads);
   std::vector<std::thread> threads;
@@ -103,10 +106,10 @@ TEST_CASE("statistics are exact under 8 threads") {
             std::lock_guard<std::mutex> lock(handoff_mu);
             if (!handoff.empty()) p = handoff.back(), handoff.pop_back();
           }
-          if (p) REQUIRE(tier_free(r.rt, p) == TIER_OK);
+          if (p && tier_free(r.rt, p) != TIER_OK) failures.fetch_add(1);
         } else {
           size_t k = rng() % live.size();
-          REQUIRE(tier_free(r.rt, live[k]) == TIER_OK);
+          if (tier_free(r.rt, live[k]) != TIER_OK) failures.fetch_add(1);
           live[k] = live.back();
           live.pop_back();
         }
@@ -115,6 +118,7 @@ TEST_CASE("statistics are exact under 8 threads") {
     });
   }
   for (auto &th : threads) th.join();
+  REQUIRE(failures == 0);
   for (void *p : handoff) kept[0].push_back(p);
 
   std::map<int, uint64_t> bytes, count;
@@ -222,4 +226,51 @@ TEST_CASE("realloc keeps the data when the block crosses tiers") {
     REQUIRE(tier_node_stats_get(r.rt, id, &s) == TIER_OK);
     REQUIRE(s.allocated == 0);
   }
+}
+
+TEST_CASE("statistics stay exact with more threads than counter stripes") {
+  Rt r;
+  tier_placement *pl = tier_placement_get(r.rt, nullptr);
+  REQUIRE(pl != nullptr);
+  // 100 concurrent threads: more than the 63 exclusive stripes, so some share stripe 0; then a
+  // second wave reuses the stripes the first one gave back at exit.
+  std::vector<void *> kept;
+  std::mutex mu;
+  std::atomic<int> failures{0};
+  for (int wave = 0; wave < 2; ++wave) {
+    std::vector<std::thread> threads;
+    std::atomic<int> ready{0};
+    for (int t = 0; t < 100; ++t) {
+      threads.emplace_back([&, t] {
+        ready.fetch_add(1);
+        while (ready.load() < 100) std::this_thread::yield();  // all alive at once
+        for (int i = 0; i < 50; ++i) {
+          void *p = tier_malloc_p(r.rt, 8 + (t * 50 + i) % 3000, pl);
+          if (p == nullptr) {
+            failures.fetch_add(1);
+          } else if (i % 2) {
+            if (tier_free(r.rt, p) != TIER_OK) failures.fetch_add(1);
+          } else {
+            std::lock_guard<std::mutex> lock(mu);
+            kept.push_back(p);
+          }
+        }
+      });
+    }
+    for (auto &th : threads) th.join();
+  }
+  REQUIRE(failures == 0);
+  uint64_t live = 0;
+  for (void *p : kept) live += tier_usable_size(r.rt, p);
+  uint64_t allocated = 0, allocations = 0;
+  for (int id : r.node_ids()) {
+    tier_node_stats s{};
+    s.size = sizeof s;
+    REQUIRE(tier_node_stats_get(r.rt, id, &s) == TIER_OK);
+    allocated += s.allocated;
+    allocations += s.allocations;
+  }
+  REQUIRE(allocated == live);
+  REQUIRE(allocations == kept.size());
+  for (void *p : kept) REQUIRE(tier_free(r.rt, p) == TIER_OK);
 }
