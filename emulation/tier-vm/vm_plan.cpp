@@ -16,8 +16,14 @@ bool is_cpu_node(const Node &n) {
   return n.kind == TIER_KIND_DRAM || n.kind == TIER_KIND_UNKNOWN;
 }
 
+// A node's figure for one direction: its own, unless that is only the kind's default and the
+// other direction was declared or measured (a file giving read figures alone means "writes are
+// like reads" more than "writes are like a generic node of this kind").
 double or_else(const Figure &f, const Figure &g) {
-  return f.known() ? f.value : g.value;
+  const bool f_real = f.known() && f.source != TIER_SOURCE_DEFAULT;
+  const bool g_real = g.known() && g.source != TIER_SOURCE_DEFAULT;
+  if (f_real || (!g_real && f.known())) return f.value;
+  return g.value;
 }
 
 std::string mib(uint64_t m) {

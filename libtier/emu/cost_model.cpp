@@ -74,8 +74,14 @@ NodeParams make_node_params(const Node &node) {
   const NodeParams def = kind_defaults(node.kind);
   NodeParams p = def;
   p.id = node.id;
+  // A declared figure for the other direction beats a kind default for this one.
   auto pick = [&p](const Figure &own, const Figure &fallback, double dflt) {
-    if (own.known()) return own.value;
+    const bool own_real = own.known() && own.source != TIER_SOURCE_DEFAULT;
+    const bool fallback_real = fallback.known() && fallback.source != TIER_SOURCE_DEFAULT;
+    if (own_real || (own.known() && !fallback_real)) {
+      p.defaulted = p.defaulted || own.source == TIER_SOURCE_DEFAULT;
+      return own.value;
+    }
     if (fallback.known()) return fallback.value;
     p.defaulted = true;
     return dflt;

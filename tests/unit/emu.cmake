@@ -1,2 +1,4 @@
 # Emulation: the cost model (and, when present, the fault injector).
 tier_add_test(NAME unit_emu_cost_model SOURCES test_emu_cost_model.cpp LABELS unit)
+# tier-vm's QEMU arguments, memory scaling, cpio writer and exit marker (no VM is booted).
+tier_add_test(NAME unit_emu_tier_vm SOURCES test_emu_tier_vm.cpp LABELS unit LIBS tier_vm_core)

@@ -206,3 +206,17 @@ TEST_CASE("C API: explicit nodes, estimate, migration, errors in the last error"
   REQUIRE(std::string(tier_last_error()).find("appears twice") != std::string::npos);
   REQUIRE(m == nullptr);
 }
+
+TEST_CASE("a declared read figure beats the kind's default for the write direction") {
+  tier::Node n;
+  n.id = 1;
+  n.kind = TIER_KIND_HBM;
+  n.read_bandwidth_mbps = {400000, TIER_SOURCE_FILE};
+  n.write_bandwidth_mbps = {1000000, TIER_SOURCE_DEFAULT};  // what apply_kind_defaults leaves
+  n.read_latency_ns = {90, TIER_SOURCE_FILE};
+  n.write_latency_ns = {95, TIER_SOURCE_FILE};
+  const NodeParams p = make_node_params(n);
+  REQUIRE(p.write_bandwidth_mbps == 400000);
+  REQUIRE(p.write_latency_ns == 95);
+  REQUIRE_FALSE(p.defaulted);  // every figure is the node's own
+}
