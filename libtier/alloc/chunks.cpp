@@ -327,18 +327,30 @@ Status large_free(tier_runtime *rt, void *p) {
     rt->chunks.large.erase(it);
   }
   PageMap *pm = PageMap::existing();
+  int first_slot = pm->get(addr).node_slot;
+  bool one_node = true;
   for (size_t off = 0; off < block.len; off += kGranule) {
     Granule g = pm->get(addr + off);
     account(rt, g.node_slot, -int64_t(kGranule), off == 0 ? -1 : 0);
+    one_node = one_node && g.node_slot == first_slot;
     g.kind = GranuleKind::kCached;
     pm->set_one(addr + off, g);
+  }
+  // A mover (migrate/) may have re-placed granules since allocation: the cache key must say
+  // where the run is now, and a single-node run that got split is not worth keeping.
+  bool reusable = true;
+  if (!(block.layout >> 63)) {
+    if (one_node)
+      block.layout = single_layout(rt, block.placement, first_slot);
+    else
+      reusable = false;
   }
   std::vector<CachedRun> evicted;
   bool keep = false;
   {
     std::lock_guard<std::mutex> lock(rt->chunks.mu);
     ChunkState &cs = rt->chunks;
-    if (block.len <= cs.cache_limit_bytes) {
+    if (reusable && block.len <= cs.cache_limit_bytes) {
       keep = true;
       while (!cs.cache.empty() && (cs.cached_bytes + block.len > cs.cache_limit_bytes ||
                                    cs.cache.size() >= cs.cache_limit_runs)) {
