@@ -220,3 +220,24 @@ TEST_CASE("a declared read figure beats the kind's default for the write directi
   REQUIRE(p.write_latency_ns == 95);
   REQUIRE_FALSE(p.defaulted);  // every figure is the node's own
 }
+
+TEST_CASE("C API: a model of a preset carries the preset's figures; bad specs are refused") {
+  tier_cost_model *m = nullptr;
+  REQUIRE(tier_cost_model_create("dram-2cxl", &m) == TIER_OK);
+  REQUIRE(tier_cost_model_node_count(m) == 3);
+  double dram_lat = 0, cxl_lat = 0;
+  for (int i = 0; i < 3; ++i) {
+    tier_cost_node n{};
+    n.size = sizeof n;
+    REQUIRE(tier_cost_model_node_at(m, i, &n) == TIER_OK);
+    if (n.kind == TIER_KIND_DRAM) dram_lat = n.read_latency_ns;
+    if (n.kind == TIER_KIND_CXL) cxl_lat = n.read_latency_ns;
+  }
+  REQUIRE(cxl_lat / dram_lat == Approx(2.5));
+  tier_cost_model_destroy(m);
+
+  m = nullptr;
+  REQUIRE(tier_cost_model_create("/nonexistent/topology.toml", &m) != TIER_OK);
+  REQUIRE(m == nullptr);
+  REQUIRE(std::string(tier_last_error()).find("/nonexistent/topology.toml") != std::string::npos);
+}
