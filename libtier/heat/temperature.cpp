@@ -54,7 +54,7 @@ double LogHistogram::hot_threshold(uint64_t capacity) const {
 }
 
 TemperatureTracker::TemperatureTracker(const TemperatureConfig &config)
-    : config_(config), factor_(decay_factor(config)) {}
+    : config_(config), half_life_(config.half_life_epochs), factor_(decay_factor(config)) {}
 
 EpochHeat TemperatureTracker::advance(ChunkTable &table, uint64_t epoch,
                                       std::vector<policy::ChunkInfo> *out) {
@@ -75,6 +75,8 @@ EpochHeat TemperatureTracker::advance(ChunkTable &table, uint64_t epoch,
     c.total += delta;
     c.temperature = next_temperature(c.temperature, delta, factor_);
     c.history = (c.history << 1) | (delta ? 1u : 0u);
+    if (delta && c.last_access_epoch && config_.adaptive && epoch32 > c.last_access_epoch)
+      reuse_.add(epoch32 - c.last_access_epoch);
     if (delta) c.last_access_epoch = epoch32;
     ++stats.chunks;
     stats.active_chunks += delta ? 1 : 0;
@@ -98,6 +100,10 @@ EpochHeat TemperatureTracker::advance(ChunkTable &table, uint64_t epoch,
       out->push_back(ci);
     }
   });
+  if (config_.adaptive) {
+    half_life_ = adaptive_half_life(config_, reuse_);
+    factor_ = std::exp2(-1.0 / half_life_);
+  }
   return stats;
 }
 

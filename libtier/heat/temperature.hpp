@@ -17,6 +17,7 @@
 // and the free functions are plain values.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -24,16 +25,27 @@
 
 #include "common/result.hpp"
 #include "heat/chunk_table.hpp"
+#include "heat/reuse.hpp"
 #include "policy/snapshot.hpp"
 
 namespace tier::heat {
 
 struct TemperatureConfig {
   double half_life_epochs = 4.0;  // > 0; how many epochs until an access weighs half
+  // When true, the half-life follows the workload's measured median reuse interval
+  // (heat/reuse.hpp) once there are samples; `half_life_epochs` is the start value.
+  bool adaptive = false;
 };
 
 // Validates a configuration (TIER_ECONFIG naming the field otherwise).
 Status validate(const TemperatureConfig &config);
+
+// The half-life an adaptive configuration takes from a reuse estimate: the median interval,
+// never below one epoch; the configured value until there is a sample.
+inline double adaptive_half_life(const TemperatureConfig &config, const ReuseEstimator &reuse) {
+  if (!config.adaptive || reuse.samples() == 0) return config.half_life_epochs;
+  return std::max(1.0, reuse.median());
+}
 
 // 2^(-1/half_life): the factor a temperature is multiplied by each epoch.
 inline double decay_factor(const TemperatureConfig &config) {
@@ -104,10 +116,15 @@ class TemperatureTracker {
   EpochHeat advance(ChunkTable &table, uint64_t epoch, std::vector<policy::ChunkInfo> *out);
 
   const TemperatureConfig &config() const { return config_; }
+  // The half-life in use now (the configured one, or the adaptive estimate).
+  double half_life() const { return half_life_; }
+  const ReuseEstimator &reuse() const { return reuse_; }
 
  private:
   TemperatureConfig config_;
+  double half_life_;
   double factor_;
+  ReuseEstimator reuse_;
 };
 
 }  // namespace tier::heat

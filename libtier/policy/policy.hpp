@@ -12,6 +12,8 @@
 //   lfu          promotes what was accessed this epoch, evicting the least frequently used
 //   tpp          promotes what was hot two epochs running if there is free room; demotes the
 //                least recently used when a node's free bytes fall below its high watermark
+//   arc          adaptive replacement cache (T1/T2 and ghost lists, adaptive target) for the
+//                fastest tier; its memory travels in ChunkInfo::policy_tag/Snapshot::policy_state
 //   heat         (default) decayed temperature per byte; a MEMTIS-style hot threshold per
 //                tier; multi-tier cascade; headroom; whole-object moves; hysteresis (margin
 //                and cooldown); the byte budget

@@ -16,12 +16,13 @@ extern const PolicyOps kLruPolicy;
 extern const PolicyOps kLfuPolicy;
 extern const PolicyOps kTppPolicy;
 extern const PolicyOps kHeatPolicy;
+extern const PolicyOps kArcPolicy;
 
 namespace {
 struct Registry {
   std::mutex mutex;
   std::vector<const PolicyOps *> policies{&kHeatPolicy, &kFirstTouchPolicy, &kLruPolicy,
-                                          &kLfuPolicy, &kTppPolicy};
+                                          &kLfuPolicy, &kTppPolicy, &kArcPolicy};
 };
 Registry &registry() {
   static Registry r;

@@ -4,6 +4,7 @@
 #include "policy/simulator.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 
 namespace tier::policy {
@@ -55,6 +56,9 @@ Status check_plan(const Snapshot &s, const Plan &plan) {
     where[it->second] = m.to;
     total += m.bytes;
   }
+  for (const Plan::Tag &t : plan.tags)
+    if (!index.count(t.chunk))
+      return make_error(TIER_EINVAL, "tag for unknown chunk " + std::to_string(t.chunk));
   if (total != plan.bytes)
     return make_error(TIER_EINVAL, "plan bytes " + std::to_string(plan.bytes) +
                                        " differ from the sum of its moves " +
@@ -85,7 +89,7 @@ Status check_plan(const Snapshot &s, const Plan &plan) {
 }
 
 Simulator::Simulator(Snapshot initial, const heat::TemperatureConfig &config)
-    : s_(std::move(initial)), factor_(heat::decay_factor(config)) {
+    : s_(std::move(initial)), config_(config), factor_(heat::decay_factor(config)) {
   fastest_tier_ = INT32_MAX;
   for (const NodeState &n : s_.nodes) fastest_tier_ = std::min(fastest_tier_, n.tier);
 }
@@ -112,10 +116,12 @@ Status Simulator::observe(const std::vector<uint32_t> &accesses) {
     c.total_accesses += a;
     c.temperature = heat::next_temperature(c.temperature, a, factor_);
     c.history = (c.history << 1) | (a ? 1u : 0u);
+    if (a && c.last_access_epoch && config_.adaptive) reuse_.add(s_.epoch - c.last_access_epoch);
     if (a) c.last_access_epoch = s_.epoch;
     stats_.accesses += a;
     if (fast[c.node]) stats_.fast_hits += a;
   }
+  if (config_.adaptive) factor_ = std::exp2(-1.0 / heat::adaptive_half_life(config_, reuse_));
   return {};
 }
 
@@ -132,6 +138,9 @@ Status Simulator::apply(const Plan &plan) {
     c.node = m.to;
     c.last_move_epoch = s_.epoch;
   }
+  // The policy's memory, as the heat layer carries it for the agent.
+  for (const Plan::Tag &t : plan.tags) s_.chunks[index[t.chunk]].policy_tag = t.tag;
+  s_.policy_state = plan.policy_state;
   stats_.moves += plan.moves.size();
   stats_.bytes_moved += plan.bytes;
   stats_.promoted += plan.promoted;

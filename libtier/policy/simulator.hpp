@@ -63,6 +63,8 @@ class Simulator {
 
  private:
   Snapshot s_;
+  heat::TemperatureConfig config_;
+  heat::ReuseEstimator reuse_;
   double factor_;
   int32_t fastest_tier_;
   SimStats stats_;

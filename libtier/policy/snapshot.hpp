@@ -21,6 +21,8 @@ struct ChunkInfo {
   uint32_t group = 0;              // object group (KV block, expert); 0 = the chunk moves alone
   uint32_t owner = 0;              // owning process / client; moves never cross owners' data
   bool pinned = false;             // never moved (e.g. a KV block the current step computes on)
+  uint8_t policy_tag = 0;          // a policy's own per-chunk mark, carried between epochs by
+                                   // the heat layer (ARC's ghost lists); 0 = none
   float temperature = 0;           // decayed accesses (see heat/temperature.hpp)
   uint32_t accesses = 0;           // accesses this epoch (reads + writes)
   uint64_t total_accesses = 0;     // accesses since the chunk was registered
@@ -51,6 +53,9 @@ struct Snapshot {
   uint64_t budget_bytes = UINT64_MAX;  // migration byte budget for this epoch
   std::vector<NodeState> nodes;        // any order; the engine orders by (tier, id)
   std::vector<ChunkInfo> chunks;  // chunks of one group must be adjacent (the table emits them so)
+  // A policy's scalar memory (ARC's adaptive target), carried from the previous Plan's
+  // `policy_state`; 0 on the first epoch. Policies that need none ignore it.
+  double policy_state = 0;
 };
 
 enum class Reason : uint8_t {
@@ -79,6 +84,16 @@ struct Plan {
   uint64_t bytes = 0;     // total bytes of the moves
   uint64_t promoted = 0;  // bytes moved by kPromote
   uint64_t demoted = 0;   // bytes moved by kDemote or kPressure
+  // What the policy wants remembered until the next epoch: new per-chunk tags (applied by the
+  // heat layer to ChunkInfo::policy_tag) and the next Snapshot::policy_state. A caller that
+  // does not carry them gives the policy a fresh memory each epoch (it must stay correct).
+  struct Tag {
+    uint64_t chunk = 0;
+    uint8_t tag = 0;
+    bool operator==(const Tag &) const = default;
+  };
+  std::vector<Tag> tags;
+  double policy_state = 0;
 
   bool operator==(const Plan &) const = default;
 };

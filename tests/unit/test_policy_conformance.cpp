@@ -20,7 +20,7 @@ namespace {
 // for kswapd-style demotion to free room.
 int shift_bound(const std::string &name) {
   static const std::map<std::string, int> bounds = {
-      {"first-touch", -1}, {"lru", 1}, {"lfu", 31}, {"tpp", 12}, {"heat", 10}};
+      {"first-touch", -1}, {"lru", 1}, {"lfu", 31}, {"tpp", 12}, {"heat", 10}, {"arc", 1}};
   auto it = bounds.find(name);
   return it == bounds.end() ? 30 : it->second;  // policies registered later: a loose bound
 }
