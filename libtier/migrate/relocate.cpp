@@ -32,11 +32,7 @@ Result<uint64_t> relocate(void *addr, size_t len, int node, const RelocateOption
   if (a % prim::kPageSize || len == 0 || len % prim::kPageSize)
     return make_error(TIER_EINVAL, what + ": range not page-aligned");
 
-  // Which pages hold data: only those are copied (untouched pages stay untouched).
   std::vector<unsigned char> resident(len / prim::kPageSize);
-  if (int rc = prim::ops().residency(addr, len, resident.data()))
-    return os_error(what + ": mincore", rc);
-
   const size_t align = a % prim::kHugePageSize == 0 ? prim::kHugePageSize : prim::kPageSize;
   Result<void *> fresh = prim::map_aligned(len, align);
   if (!fresh) return std::move(fresh).error().context(what);
@@ -58,6 +54,15 @@ Result<uint64_t> relocate(void *addr, size_t len, int node, const RelocateOption
     guard_end(*slot);
     (void)prim::unmap(dst, len);
     return os_error(what + ": mprotect(PROT_READ)", err);
+  }
+  // Which pages hold data: only those are copied (untouched pages stay untouched). Asked only
+  // now that the range is protected: before, a writer could still fault in a page after the
+  // question was asked, and its stores would be dropped with the page it made resident.
+  if (int rc = prim::ops().residency(addr, len, resident.data())) {
+    mprotect(addr, len, PROT_READ | PROT_WRITE);
+    guard_end(*slot);
+    (void)prim::unmap(dst, len);
+    return os_error(what + ": mincore", rc);
   }
   // Copy runs of resident pages; readers keep reading the old pages meanwhile.
   uint64_t copied = 0;

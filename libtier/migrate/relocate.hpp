@@ -3,9 +3,10 @@
 //
 // Steps: map fresh pages (2 MiB-aligned) and bind them to `node` (mbind MPOL_BIND); guard the
 // range (write_guard.hpp) and write-protect it (PROT_READ), so readers go on and writers wait;
-// copy the resident pages (mincore: pages never touched are left untouched, they read as zero
-// on either side); mremap(MREMAP_FIXED | MREMAP_MAYMOVE) the copy over the old range, which
-// atomically replaces the old pages with the new writable ones; release the guard.
+// then, and only then, ask which pages are resident (mincore) and copy those (pages never
+// touched are left untouched, they read as zero on either side); mremap(MREMAP_FIXED |
+// MREMAP_MAYMOVE) the copy over the old range, which atomically replaces the old pages with the new
+// writable ones; release the guard.
 //
 // Used by the emulated mover, where virtual nodes share backing nodes, so that migration moves
 // real bytes even on a one-node machine. Only for Tier-owned memory: a system call writing into
