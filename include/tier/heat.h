@@ -28,6 +28,11 @@ extern "C" {
 
 /* Flags of tier_region_register. */
 #define TIER_REGION_PINNED 0x1u /* its chunks start pinned: never moved until tier_unpin */
+/* Heat from sampled protection faults, for memory whose accesses the program does not report:
+ * each epoch a few random pages are made inaccessible and the first access to one counts.
+ * Opt-in because a system call that reads or writes such a page (read(2) into it) fails with
+ * EFAULT instead of faulting; see docs/migration.md. One sampling runtime per process. */
+#define TIER_REGION_SAMPLE_FAULTS 0x2u
 
 /* group_hint of tier_region_register: */
 #define TIER_GROUP_NONE 0         /* every chunk moves on its own */
@@ -125,8 +130,9 @@ typedef struct tier_agent_stats {
   uint64_t regions; /* registered regions now */
   uint64_t chunks;  /* tracked chunks now */
   double modelled_migration_s;
-  char policy[32]; /* the policy in force */
-  char mover[32];  /* "emulated" or "numa" */
+  uint64_t sampled_faults; /* accesses seen by the fault sampler (TIER_REGION_SAMPLE_FAULTS) */
+  char policy[32];         /* the policy in force */
+  char mover[32];          /* "emulated" or "numa" */
 } tier_agent_stats;
 
 /* Fills `stats`. TIER_EINVAL for NULL or a bad size. */

@@ -178,6 +178,7 @@ Result<std::unique_ptr<Agent>> Agent::create(tier_runtime *rt) {
 
 Agent::~Agent() {
   stop();
+  sampler_.reset();  // restores sampled pages before the table goes
   if (heat::process_table() == table_.get()) heat::set_process_table(nullptr);
 }
 
@@ -199,10 +200,16 @@ int32_t Agent::node_of(uintptr_t addr) const {
 Result<uint32_t> Agent::register_region(const void *ptr, size_t len, size_t group_hint,
                                         uint32_t flags) {
   if (!ptr || len == 0) return make_error(TIER_EINVAL, "tier_region_register: empty range");
-  if (flags & ~uint32_t{TIER_REGION_PINNED})
+  if (flags & ~uint32_t{TIER_REGION_PINNED | TIER_REGION_SAMPLE_FAULTS})
     return make_error(TIER_EINVAL, "tier_region_register: unknown flags");
   std::lock_guard lock(epoch_mu_);
   const auto base = reinterpret_cast<uintptr_t>(ptr);
+  const bool sampled = flags & TIER_REGION_SAMPLE_FAULTS;
+  if (sampled && !sampler_) {
+    Result<std::unique_ptr<FaultSampler>> fs = FaultSampler::create(table_.get());
+    if (!fs) return std::move(fs).error().context("tier_region_register");
+    sampler_ = std::move(*fs);
+  }
   heat::RegionSpec spec;
   spec.base = ptr;
   spec.length = len;
@@ -228,7 +235,8 @@ Result<uint32_t> Agent::register_region(const void *ptr, size_t len, size_t grou
   for (uintptr_t w = base & ~(cs - 1); w < base + len; w += cs)
     if (heat::Chunk *c = table_->find(reinterpret_cast<const void *>(std::max(w, base))))
       c->node.store(node_of(std::max(w, base)), std::memory_order_relaxed);
-  regions_[base] = {len, *id};
+  regions_[base] = Region{len, static_cast<uint32_t>(*id), sampled};
+  if (sampled) sampler_->add_range(base, len);
   return static_cast<uint32_t>(*id);
 }
 
@@ -237,10 +245,12 @@ Status Agent::unregister_region(uint32_t id) {
   Status s = table_->unregister_region(id);
   if (!s) return s;
   for (auto it = regions_.begin(); it != regions_.end(); ++it)
-    if (it->second.second == id) {
+    if (it->second.id == id) {
+      if (it->second.sampled && sampler_) sampler_->remove_range(it->first, it->second.length);
       regions_.erase(it);
       break;
     }
+  drop_idle_sampler();
   return {};
 }
 
@@ -248,9 +258,20 @@ void Agent::forget_range(const void *ptr, size_t len) {
   std::lock_guard lock(epoch_mu_);
   const auto a = reinterpret_cast<uintptr_t>(ptr);
   for (auto it = regions_.lower_bound(a); it != regions_.end() && it->first < a + len;) {
-    (void)table_->unregister_region(it->second.second);
+    if (it->second.sampled && sampler_) sampler_->remove_range(it->first, it->second.length);
+    (void)table_->unregister_region(it->second.id);
     it = regions_.erase(it);
   }
+  drop_idle_sampler();
+}
+
+void Agent::drop_idle_sampler() {
+  // The sampler is process-wide (one fault hook): give it up as soon as no region uses it, so
+  // another runtime can sample.
+  if (!sampler_) return;
+  for (const auto &r : regions_)
+    if (r.second.sampled) return;
+  sampler_.reset();
 }
 
 Status Agent::set_policy(const std::string &name) {
@@ -285,6 +306,12 @@ Result<EpochReport> Agent::epoch() {
     if (c.node.load(std::memory_order_relaxed) < 0)
       c.node.store(node_of(c.addr), std::memory_order_relaxed);
   });
+  // Sampled faults since the last epoch are already in the counters; arm the next sample.
+  if (sampler_) {
+    heat::SourceStats ss;
+    if (Status s = sampler_->rearm(&ss); !s) return std::move(s).error().context("fault sampler");
+    sampled_faults_.fetch_add(ss.events, std::memory_order_relaxed);
+  }
   EpochInputs in;
   in.table = table_.get();
   in.tracker = tracker_.get();
@@ -375,6 +402,7 @@ void Agent::fill_stats(tier_agent_stats *out) {
   s.regions = table_->region_count();
   s.chunks = table_->chunk_count();
   s.modelled_migration_s = modelled_s_.load(std::memory_order_relaxed);
+  s.sampled_faults = sampled_faults_.load(std::memory_order_relaxed);
   {
     std::lock_guard lock(epoch_mu_);
     std::snprintf(s.policy, sizeof s.policy, "%s", policy_->name());

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "client/fault_sampler.hpp"
 #include "heat/chunk_table.hpp"
 #include "heat/temperature.hpp"
 #include "migrate/mover.hpp"
@@ -102,6 +103,7 @@ class Agent {
   std::vector<policy::NodeState> node_states() const;
   int32_t node_of(uintptr_t addr) const;  // the node a chunk is on now (-1 = unknown)
   void loop();
+  void drop_idle_sampler();  // epoch_mu_ held
 
   tier_runtime *rt_;
   std::unique_ptr<heat::ChunkTable> table_;
@@ -111,13 +113,20 @@ class Agent {
   std::unique_ptr<heat::TemperatureTracker> tracker_;
   std::unique_ptr<policy::Policy> policy_;
   std::unique_ptr<migrate::Mover> mover_;
-  std::map<uintptr_t, std::pair<size_t, uint32_t>> regions_;  // base -> (length, id)
+  struct Region {
+    size_t length;
+    uint32_t id;
+    bool sampled;
+  };
+  std::map<uintptr_t, Region> regions_;    // by base
+  std::unique_ptr<FaultSampler> sampler_;  // created with the first sampled region
   uint64_t epoch_ = 0;
 
   // Statistics (written under epoch_mu_, read relaxed by fill_stats).
   std::atomic<uint64_t> epochs_{0}, promotions_{0}, demotions_{0}, bytes_moved_{0},
       pages_failed_{0}, refused_{0}, last_ns_{0}, max_ns_{0}, total_ns_{0};
   std::atomic<double> modelled_s_{0};
+  std::atomic<uint64_t> sampled_faults_{0};
 
   std::mutex thread_mu_;  // guards thread_ and the stop flag handshake
   std::condition_variable cv_;

@@ -9,6 +9,7 @@
 #include "migrate/write_guard.hpp"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -38,6 +39,11 @@ struct Recent {
 
 Slot g_slots[kGuardSlots];
 Recent g_recent[kRecent];
+std::atomic<FaultHook> g_hook{nullptr};
+// Hooks in flight (between hook_enter and hook_leave). Sequentially consistent with the slot
+// state, as in Dekker's algorithm: either guard_begin sees the hook in flight and waits, or
+// the hook sees the published slot and does nothing.
+std::atomic<uint32_t> g_hooks_in_flight{0};
 std::atomic<uint32_t> g_recent_next{0};
 std::atomic<uint64_t> g_waits{0}, g_chained{0};
 
@@ -107,6 +113,7 @@ void on_segv(int sig, siginfo_t *info, void *ctx) {
       g_waits.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    if (FaultHook hook = g_hook.load(std::memory_order_acquire); hook && hook(a)) return;
   }
   chain(sig, info, ctx);
 }
@@ -138,7 +145,10 @@ Result<int> guard_begin(uintptr_t addr, size_t len) {
       if (!s.state.compare_exchange_strong(st, kClaiming, std::memory_order_acq_rel)) continue;
       s.start.store(addr, std::memory_order_relaxed);
       s.end.store(addr + len, std::memory_order_relaxed);
-      s.state.store(kActive, std::memory_order_release);
+      s.state.store(kActive, std::memory_order_seq_cst);
+      // A fault hook that had not yet seen this slot may be re-enabling access to a page of
+      // the range; the caller protects the range only after it has finished.
+      while (g_hooks_in_flight.load(std::memory_order_seq_cst) != 0) sched_yield();
       return i;
     }
     usleep(1000);
@@ -156,6 +166,29 @@ void guard_end(int slot) {
   r.end.store(s.end.load(std::memory_order_relaxed), std::memory_order_release);
   s.state.store(kFree, std::memory_order_release);
   futex_wake_all(&s.state);
+}
+
+bool guard_active(uintptr_t addr) {
+  for (Slot &s : g_slots)
+    if (s.state.load(std::memory_order_seq_cst) == kActive &&
+        addr >= s.start.load(std::memory_order_acquire) &&
+        addr < s.end.load(std::memory_order_acquire))
+      return true;
+  return false;
+}
+
+void hook_enter() {
+  g_hooks_in_flight.fetch_add(1, std::memory_order_seq_cst);
+}
+void hook_leave() {
+  g_hooks_in_flight.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+Status set_fault_hook(FaultHook hook) {
+  if (hook)
+    if (Status s = ensure_installed(); !s) return s;
+  g_hook.store(hook, std::memory_order_release);
+  return {};
 }
 
 uint64_t guard_waits() {

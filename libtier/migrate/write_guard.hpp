@@ -35,6 +35,18 @@ inline constexpr int kGuardSlots = 64;
 Result<int> guard_begin(uintptr_t addr, size_t len);
 void guard_end(int slot);
 
+// A second user of the same handler: the sampled protection-fault heat source. The hook sees
+// every SEGV_ACCERR fault outside guarded ranges and returns true when the fault was its own
+// (it has made the page accessible again), false to let the fault be chained. It must be
+// async-signal-safe. Hooks bracket their re-enabling of access with hook_enter/hook_leave, and
+// check guard_active() between them: relocation waits for hooks in flight after publishing
+// its range, so a hook can never make a page writable while it is being copied.
+using FaultHook = bool (*)(uintptr_t addr);
+Status set_fault_hook(FaultHook hook);  // nullptr removes it; installs the handler
+bool guard_active(uintptr_t addr);      // async-signal-safe
+void hook_enter();                      // async-signal-safe
+void hook_leave();                      // async-signal-safe
+
 // Statistics (for tests and the agent): faults that waited, and faults passed on.
 uint64_t guard_waits();
 uint64_t guard_chained();

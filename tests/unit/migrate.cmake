@@ -8,3 +8,5 @@ tier_add_test(NAME unit_migrate_emulated SOURCES test_migrate_emulated.cpp LABEL
 tier_add_test(NAME unit_migrate_integrity SOURCES test_migrate_integrity.cpp LABELS unit
   LIBS tier_static TIMEOUT 600)
 tier_add_test(NAME unit_agent SOURCES test_agent.cpp LABELS unit LIBS tier_static)
+tier_add_test(NAME unit_agent_fault_sampler SOURCES test_agent_fault_sampler.cpp LABELS unit
+  LIBS tier_static)
