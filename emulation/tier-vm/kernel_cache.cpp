@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <ostream>
-#include <regex>
+#include <cctype>
 #include <sstream>
 
 #include "vm_process.hpp"
@@ -23,26 +23,43 @@ namespace tier::vm {
 
 namespace {
 
-// The newest <cache>/<package>/boot/vmlinuz-* whose directory is complete.
+// The N of "linux-image-6.1.0-N-amd64" in `text`, when that package name appears whole (not
+// "...-amd64-unsigned" or "-amd64-dbg"); -1 otherwise. `name` receives the package name.
+// (Hand-parsed: GCC 12 reports false maybe-uninitialized errors inside <regex> under ASan.)
+int image_abi(const std::string &text, std::string *name = nullptr) {
+  const std::string prefix = "linux-image-6.1.0-";
+  for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
+    const size_t digits = at + prefix.size();
+    size_t q = digits;
+    while (q < text.size() && std::isdigit(static_cast<unsigned char>(text[q]))) ++q;
+    if (q == digits || q - digits > 6 || text.compare(q, 6, "-amd64") != 0) continue;
+    const size_t end = q + 6;
+    if (end < text.size() &&
+        (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '-'))
+      continue;
+    if (name) *name = text.substr(at, end - at);
+    return std::stoi(text.substr(digits, q - digits));
+  }
+  return -1;
+}
+
+// The newest <cache>/<package>/boot/vmlinuz-*: directories only appear once complete.
 std::string cached_kernel(const std::string &cache_dir) {
-  std::vector<std::string> found;
+  std::string best;
+  int best_abi = -2;
   std::error_code ec;
   for (const auto &entry : fs::directory_iterator(cache_dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("linux-image-", 0) != 0 || !entry.is_directory()) continue;
+    // Version order: 6.1.0-9 < 6.1.0-56 needs a numeric compare of the ABI number.
+    const int abi = image_abi(name);
     for (const auto &k : fs::directory_iterator(entry.path() / "boot", ec))
-      if (k.path().filename().string().rfind("vmlinuz-", 0) == 0) found.push_back(k.path());
+      if (k.path().filename().string().rfind("vmlinuz-", 0) == 0 && abi > best_abi) {
+        best = k.path();
+        best_abi = abi;
+      }
   }
-  if (found.empty()) return "";
-  // Version order: 6.1.0-9 < 6.1.0-56 needs a numeric compare of the ABI number.
-  auto abi = [](const std::string &p) {
-    std::smatch m;
-    static const std::regex re("vmlinuz-[0-9.]+-([0-9]+)");
-    return std::regex_search(p, m, re) ? std::stoi(m[1]) : 0;
-  };
-  return *std::max_element(
-      found.begin(), found.end(),
-      [&](const std::string &a, const std::string &b) { return abi(a) < abi(b); });
+  return best;
 }
 
 const char *kNoApt =
@@ -63,15 +80,12 @@ Result<std::string> resolve_kernel_package() {
     return make_error(TIER_ENOSYS, std::string(kNoApt) +
                                        "apt-cache is missing (package apt). Or pass --kernel "
                                        "PATH (or TIER_VM_KERNEL) to a bzImage");
-  static const std::regex pkg_re("linux-image-6\\.1\\.0-([0-9]+)-amd64");
   auto dep = run_capture({"apt-cache", "depends", "linux-image-amd64"});
   if (dep && dep->status == 0) {
-    std::smatch m;
     std::istringstream in(dep->output);
+    std::string name;
     for (std::string line; std::getline(in, line);)
-      if (line.find("Depends:") != std::string::npos && std::regex_search(line, m, pkg_re) &&
-          line.find("unsigned") == std::string::npos)
-        return m[0].str();
+      if (line.find("Depends:") != std::string::npos && image_abi(line, &name) >= 0) return name;
   }
   // No metapackage: the highest ABI number among the known images.
   auto search =
@@ -82,10 +96,11 @@ Result<std::string> resolve_kernel_package() {
   int best_abi = -1;
   std::istringstream in(search->output);
   for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (std::regex_search(line, m, pkg_re) && std::stoi(m[1]) > best_abi) {
-      best_abi = std::stoi(m[1]);
-      best = m[0].str();
+    std::string name;
+    const int abi = image_abi(line.substr(0, line.find(' ')), &name);
+    if (abi > best_abi) {
+      best_abi = abi;
+      best = name;
     }
   }
   if (best.empty())

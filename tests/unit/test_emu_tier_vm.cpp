@@ -2,12 +2,18 @@
 // scaling, the newc archive format, and the exit marker.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "cpio.hpp"
 #include "initramfs.hpp"
+#include "kernel_cache.hpp"
 #include "topology/topology.hpp"
 #include "vm_plan.hpp"
 #include "vm_runner.hpp"
@@ -180,4 +186,22 @@ TEST_CASE("tier-vm: the exit marker is unique per run and parsed strictly") {
   CHECK(init.find("echo \"" + m + " $status\"") != std::string::npos);
   CHECK(init.find("export A='it'\\''s'") != std::string::npos);
   CHECK(init.find("poweroff -f") != std::string::npos);
+}
+
+TEST_CASE("tier-vm: the newest cached kernel wins by ABI number, without fetching") {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("tier-vm-cache-test-" + std::to_string(getpid()));
+  for (const char *abi : {"9", "56", "47"}) {
+    const fs::path boot = dir / (std::string("linux-image-6.1.0-") + abi + "-amd64") / "boot";
+    fs::create_directories(boot);
+    std::ofstream(boot / (std::string("vmlinuz-6.1.0-") + abi + "-amd64")) << "bzImage";
+  }
+  fs::create_directories(dir / "linux-image-6.1.0-99-amd64");  // incomplete: no boot/
+  std::ostringstream log;
+  auto k = vm::find_or_fetch_kernel(dir.string(), log);
+  REQUIRE(k.ok());
+  CHECK(fs::path(*k).filename() == "vmlinuz-6.1.0-56-amd64");
+  CHECK(log.str().empty());  // nothing fetched
+  fs::remove_all(dir);
 }
