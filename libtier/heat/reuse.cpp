@@ -25,20 +25,26 @@ double ReuseEstimator::midpoint(int b) {
 }
 
 void ReuseEstimator::add(uint64_t gap) {
-  ++counts_[bucket(gap)];
+  if (gap < 1) gap = 1;
+  // Each reuse weighs its interval: the median is then over the time chunks spend waiting to
+  // be reused, not over reuse events, so a chunk re-read every epoch (a shared system prompt)
+  // does not drag the time scale down to one epoch while most waiting happens over minutes.
+  weights_[bucket(gap)] += gap;
+  weight_ += gap;
   if (++total_ < window_) return;
   // Halving keeps the recent half of the evidence dominant, so the estimate follows a shift
   // in the workload within about one window of samples.
-  total_ = 0;
-  for (uint64_t &c : counts_) total_ += (c >>= 1);
+  total_ /= 2;
+  weight_ = 0;
+  for (uint64_t &w : weights_) weight_ += (w >>= 1);
 }
 
 double ReuseEstimator::median() const {
-  if (!total_) return 0;
+  if (!weight_) return 0;
   uint64_t cum = 0;
   for (int b = 0; b < kBuckets; ++b) {
-    cum += counts_[b];
-    if (2 * cum >= total_) return midpoint(b);
+    cum += weights_[b];
+    if (2 * cum >= weight_) return midpoint(b);
   }
   return midpoint(kBuckets - 1);
 }

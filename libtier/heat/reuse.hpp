@@ -6,9 +6,10 @@
 // loop reuses its blocks every step, and MoE experts are reused every layer pass. Instead of
 // guessing, the heat layer measures it: whenever a chunk is accessed again, the epochs since its
 // previous access are one sample of the reuse interval. The estimator keeps a log2 histogram of
-// these samples (4 buckets per octave), halved whenever it holds `window` samples so that it
-// follows shifts, and reports their median. With `TemperatureConfig::adaptive`, the tracker
-// sets its half-life to that median: an access then weighs half after one typical reuse
+// these samples (4 buckets per octave), each weighted by its length, halved whenever it holds
+// `window` samples so that it follows shifts, and reports their weighted median: the interval
+// below which half of the time spent waiting for reuses lies. With `TemperatureConfig::adaptive`,
+// the tracker sets its half-life to that median: an access then weighs half after one typical reuse
 // interval, which is what makes decayed heat compare a block seen often long ago with one seen
 // once just now on the workload's own clock (LRFU with a self-set time constant).
 //
@@ -30,7 +31,8 @@ class ReuseEstimator {
 
   // One re-access `gap` epochs (>= 1) after the previous access of the same chunk.
   void add(uint64_t gap);
-  // Median reuse interval in epochs (the midpoint of its bucket); 0 before any sample.
+  // Median reuse interval in epochs, each reuse weighted by its interval (the midpoint of its
+  // bucket); 0 before any sample.
   double median() const;
   uint64_t samples() const { return total_; }
 
@@ -38,8 +40,9 @@ class ReuseEstimator {
   static double midpoint(int b);
 
  private:
-  std::array<uint64_t, kBuckets> counts_{};
-  uint64_t total_ = 0;
+  std::array<uint64_t, kBuckets> weights_{};  // summed intervals per bucket
+  uint64_t weight_ = 0;
+  uint64_t total_ = 0;  // samples since the last halving
   uint64_t window_;
 };
 
