@@ -123,7 +123,10 @@ Status create_arena(tier_placement *pl) {
     return make_error(TIER_ENOMEM, "jemalloc arena index " + std::to_string(ind) +
                                        " exceeds what MALLOCX_ARENA can encode");
   }
-  auto *binding = new ArenaBinding;
+  // Bindings live in static storage indexed by the placement's gid: jemalloc keeps calling
+  // through them for the life of the process, and static storage is neither freed nor a leak.
+  static ArenaBinding bindings[kMaxPlacements];
+  ArenaBinding *binding = &bindings[pl->gid];
   std::memset(&binding->hooks, 0, sizeof binding->hooks);
   binding->hooks.alloc = hook_alloc;
   binding->hooks.purge_lazy = hook_purge_lazy;

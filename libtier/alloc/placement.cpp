@@ -142,13 +142,14 @@ Status validate_policy(const tier_runtime *rt, const tier_policy *p) {
                                        std::to_string(sizeof(tier_policy)) +
                                        " (initialise it with TIER_POLICY_INIT)");
   }
-  if (p->mode < TIER_MODE_PREFERRED || p->mode > TIER_MODE_WEIGHTED_INTERLEAVE) {
+  const int mode = raw_enum(p->mode), select = raw_enum(p->select);
+  if (mode < TIER_MODE_PREFERRED || mode > TIER_MODE_WEIGHTED_INTERLEAVE) {
     return make_error(TIER_EINVAL,
-                      "policy.mode = " + std::to_string(p->mode) + ": not a tier_mode (0..4)");
+                      "policy.mode = " + std::to_string(mode) + ": not a tier_mode (0..4)");
   }
-  if (p->select < TIER_SELECT_NODES || p->select > TIER_SELECT_KIND) {
-    return make_error(
-        TIER_EINVAL, "policy.select = " + std::to_string(p->select) + ": not a tier_select (0..6)");
+  if (select < TIER_SELECT_NODES || select > TIER_SELECT_KIND) {
+    return make_error(TIER_EINVAL,
+                      "policy.select = " + std::to_string(select) + ": not a tier_select (0..6)");
   }
   if (p->flags & ~kKnownPolicyFlags) {
     char buf[64];
@@ -164,9 +165,9 @@ Status validate_policy(const tier_runtime *rt, const tier_policy *p) {
     }
   }
   if (p->select == TIER_SELECT_KIND &&
-      (p->kind < TIER_KIND_UNKNOWN || p->kind > TIER_KIND_CXL_POOL)) {
-    return make_error(TIER_EINVAL,
-                      "policy.kind = " + std::to_string(p->kind) + ": not a tier_node_kind");
+      (raw_enum(p->kind) < TIER_KIND_UNKNOWN || raw_enum(p->kind) > TIER_KIND_CXL_POOL)) {
+    return make_error(TIER_EINVAL, "policy.kind = " + std::to_string(raw_enum(p->kind)) +
+                                       ": not a tier_node_kind");
   }
   if (p->select == TIER_SELECT_NODES) {
     if (p->nnodes < 1 || p->nnodes > TIER_POLICY_MAX_NODES) {

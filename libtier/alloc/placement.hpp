@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,16 @@ struct tier_placement {
 };
 
 namespace tier::alloc {
+
+// The integer stored in an enum field that C callers may have filled with any value: reading
+// it as the enum type would be undefined behaviour in C++ when it is out of range.
+template <class E>
+int raw_enum(const E &field) {
+  static_assert(sizeof(E) == sizeof(int));
+  int v;
+  std::memcpy(&v, &field, sizeof v);
+  return v;
+}
 
 // Checks a policy's fields (mode, select, tier, kind, nnodes, nodes, weights, flags) against
 // the runtime; the error names the field and its value.

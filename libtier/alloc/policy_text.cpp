@@ -220,12 +220,6 @@ class Parser {
   size_t pos_ = 0;
 };
 
-const char *mode_name(tier_mode m) {
-  for (const ModeName &n : kModes)
-    if (n.mode == m) return n.name;
-  return nullptr;
-}
-
 }  // namespace
 
 extern "C" {
@@ -246,14 +240,19 @@ int tier_policy_format(const tier_policy *policy, char *buf, size_t len) {
     if (buf == nullptr && len > 0)
       return set_last_error(TIER_EINVAL, "tier_policy_format: buf is NULL");
     const tier_policy &p = *policy;
-    const char *mode = mode_name(p.mode);
+    // Read the enums as integers first: a C caller may have stored anything there.
+    const int raw_mode = raw_enum(p.mode), raw_select = raw_enum(p.select);
+    const int raw_kind = raw_enum(p.kind);
+    const char *mode = nullptr;
+    for (const ModeName &n : kModes)
+      if (n.mode == raw_mode) mode = n.name;
     if (p.size != sizeof(tier_policy) || mode == nullptr) {
       return set_last_error(TIER_EINVAL,
                             "tier_policy_format: not a valid tier_policy (size or "
                             "mode)");
     }
     std::string s = mode;
-    switch (p.select) {
+    switch (raw_select) {
       case TIER_SELECT_NODES:
         if (p.nnodes < 1 || p.nnodes > TIER_POLICY_MAX_NODES)
           return set_last_error(TIER_EINVAL, "tier_policy_format: policy.nnodes out of range");
@@ -267,12 +266,14 @@ int tier_policy_format(const tier_policy *policy, char *buf, size_t len) {
         s += "=tier:" + std::to_string(p.tier);
         break;
       case TIER_SELECT_KIND:
+        if (raw_kind < TIER_KIND_UNKNOWN || raw_kind > TIER_KIND_CXL_POOL)
+          return set_last_error(TIER_EINVAL, "tier_policy_format: policy.kind out of range");
         s += std::string("=") + kind_name(p.kind);
         break;
       default: {
         const char *sel = nullptr;
         for (const SelectName &n : kSelectors)
-          if (n.select == p.select) sel = n.name;
+          if (n.select == raw_select) sel = n.name;
         if (sel == nullptr)
           return set_last_error(TIER_EINVAL, "tier_policy_format: policy.select out of range");
         s += std::string("=") + sel;

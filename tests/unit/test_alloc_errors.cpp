@@ -43,12 +43,15 @@ void expect_malloc_fails(tier_runtime *rt, const tier_policy &p, tier_status sta
 
 TEST_CASE("invalid policies name the field and value") {
   Rt r;
+  // A C caller can store any int in an enum field; set them bytewise (a C++ cast to an
+  // out-of-range enum value would itself be undefined).
+  auto set_raw = [](auto &field, int v) { std::memcpy(&field, &v, sizeof v); };
   tier_policy p = TIER_POLICY_INIT;
-  p.mode = static_cast<tier_mode>(9);
+  set_raw(p.mode, 9);
   expect_malloc_fails(r.rt, p, TIER_EINVAL, "policy.mode = 9");
 
   p = TIER_POLICY_INIT;
-  p.select = static_cast<tier_select>(42);
+  set_raw(p.select, 42);
   expect_malloc_fails(r.rt, p, TIER_EINVAL, "policy.select = 42");
 
   p = TIER_POLICY_INIT;
