@@ -15,8 +15,10 @@
 #include <cstring>
 #include <vector>
 
+#include "heat/chunk_table.hpp"
 #include "migrate/mover.hpp"
 #include "prim/os.hpp"
+#include "tier/heat.h"
 #include "tier/tier.h"
 
 using namespace tier;
@@ -132,6 +134,61 @@ void BM_NumaMoverInPlace(benchmark::State &state) {
   munmap(p, len);
 }
 BENCHMARK(BM_NumaMoverInPlace)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// tier_touch through the C ABI: the side-table lookup of the runtime's agent plus the chunk
+// table's relaxed add. Each thread touches its own chunk (uncontended) or all threads the same
+// one (contended: one cache line bouncing between cores).
+tier_runtime *g_touch_rt = nullptr;
+char *g_touch_buf = nullptr;
+constexpr size_t kTouchLen = 64 * kMiB;
+
+void touch_setup(const benchmark::State &) {
+  tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
+  o.topology = "default";
+  if (tier_runtime_create(&o, &g_touch_rt) != TIER_OK) return;
+  g_touch_buf = static_cast<char *>(tier_malloc(g_touch_rt, kTouchLen, nullptr));
+  uint32_t id;
+  if (g_touch_buf) tier_region_register(g_touch_rt, g_touch_buf, kTouchLen, 0, 0, &id);
+}
+void touch_teardown(const benchmark::State &) {
+  tier_free(g_touch_rt, g_touch_buf);
+  tier_runtime_destroy(g_touch_rt);
+  g_touch_rt = nullptr, g_touch_buf = nullptr;
+}
+
+void BM_TierTouch(benchmark::State &state) {
+  if (!g_touch_buf) return state.SkipWithError("setup failed");
+  const bool shared = state.range(0) != 0;
+  char *p = g_touch_buf + (shared ? 0 : (state.thread_index() % 16) * kGranule);
+  for (auto _ : state) tier_touch(g_touch_rt, p, 64, 1, 0);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TierTouch)
+    ->ArgName("shared")
+    ->Arg(0)
+    ->Arg(1)
+    ->Threads(1)
+    ->Threads(2)
+    ->Setup(touch_setup)
+    ->Teardown(touch_teardown)
+    ->UseRealTime();
+
+// The same add straight on a ChunkTable: the floor tier_touch's ABI lookup adds to.
+void BM_ChunkTableTouch(benchmark::State &state) {
+  static heat::ChunkTable table;
+  static std::vector<char> mem(16 * kGranule);
+  static const bool registered = [] {
+    heat::RegionSpec spec;
+    spec.base = mem.data();
+    spec.length = mem.size();
+    return table.register_region(spec).ok();
+  }();
+  if (!registered) return state.SkipWithError("register failed");
+  const char *p = mem.data() + (state.thread_index() % 8) * kGranule;
+  for (auto _ : state) table.touch(p, 64, 1, 0);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ChunkTableTouch)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 
