@@ -158,12 +158,14 @@ Status plot(const std::string &png, const Workload &w, const std::vector<Row> &r
     const fs::path data = dir / ("p" + std::to_string(i) + ".dat");
     std::ofstream d(data);
     for (const Row *r : by_policy[order[i]]) d << r->capacity << " " << r->hit_ratio << "\n";
-    gp << (i ? ", " : "") << json_string(data.string()) << " using 1:2 with linespoints lw 2 title "
-       << json_string(order[i]) << (order[i] == kOptimum ? " dt 2" : "");
+    gp << (i ? ", " : "") << json_string(data.string()) << " using 1:2 with linespoints lw 2"
+       << (order[i] == kOptimum ? " dt 2" : "") << " title " << json_string(order[i]);
   }
   gp << "\n";
   gp.close();
-  std::string cmd = "gnuplot " + script.string() + " 2>&1";
+  // gnuplot's messages go to our stderr: stdout carries the table or the JSON.
+  std::cout.flush();
+  std::string cmd = "gnuplot " + script.string() + " 1>&2";
   int rc = std::system(cmd.c_str());
   if (rc != 0) {  // no cairo: the plain png terminal
     std::ifstream in(script);
