@@ -19,6 +19,7 @@ packages=(
   catch2 libbenchmark-dev libjemalloc-dev libmimalloc-dev libmemkind-dev
   clang-format clang-tidy
   qemu-system-x86 busybox-static cpio gnuplot-nox python3
+  redis-server redis-tools
 )
 
 need=()
