@@ -222,13 +222,14 @@ int possible_nodes() {
   if (ops().read_file("/sys/devices/system/node/possible", buf, sizeof buf, &len) == 0 && len > 0) {
     // "0", "0-3" or "0-1,4": the highest listed id decides.
     long highest = -1;
+    // Read only unsigned numbers: strtol would take the "-3" of "0-3" for minus three.
     for (char *s = buf; *s;) {
-      char *end = nullptr;
-      long n = std::strtol(s, &end, 10);
-      if (end == s) {
+      if (*s < '0' || *s > '9') {
         ++s;
         continue;
       }
+      char *end = nullptr;
+      long n = std::strtol(s, &end, 10);
       if (n > highest) highest = n;
       s = end;
     }
