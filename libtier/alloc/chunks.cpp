@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "alloc/placement.hpp"
+#include "client/agent.hpp"
 #include "prim/os.hpp"
 
 namespace tier::alloc {
@@ -116,10 +117,15 @@ std::string order_text(const tier_runtime *rt, const tier_placement *pl) {
   return s;
 }
 
-// Binds the run: one mbind per stretch of granules on the same node, or one kernel interleave
-// over all targets when every granule landed on a target.
-Status bind_run(tier_placement *pl, char *addr, const std::vector<int> &slots) {
+// Binds the run of `len` bytes: one mbind per stretch of granules on the same node, or one
+// kernel interleave over all targets when every granule landed on a target. `slots` holds one
+// slot per granule, or a single slot for the whole run.
+Status bind_run(tier_placement *pl, char *addr, size_t len, const std::vector<int> &slots) {
   tier_runtime *rt = pl->runtime;
+  if (slots.size() == 1) {
+    int node = os_node(rt, slots[0]);
+    return prim::bind(addr, len, single_mode(rt, pl, slots[0]), &node, 1);
+  }
   if (pl->kernel_mode >= 0 && slots.size() > 1) {
     bool all_targets = std::all_of(slots.begin(), slots.end(), [&](int s) {
       return std::find(pl->order.begin(), pl->order.begin() + pl->ntargets, s) !=
@@ -160,7 +166,7 @@ Result<char *> map_run(tier_placement *pl, size_t len, size_t align, const std::
     return std::move(mem).error();
   }
   char *addr = static_cast<char *>(*mem);
-  if (Status st = bind_run(pl, addr, slots); !st) {
+  if (Status st = bind_run(pl, addr, len, slots); !st) {
     (void)prim::unmap(addr, len);
     release();
     return std::move(st).error();
@@ -326,6 +332,9 @@ Status large_free(tier_runtime *rt, void *p) {
     block = it->second;
     rt->chunks.large.erase(it);
   }
+  // Regions registered inside the run are forgotten, and an epoch moving them finishes, before
+  // the run is cached or unmapped under the mover.
+  tier::client::before_free(rt, p, block.len);
   PageMap *pm = PageMap::existing();
   int first_slot = pm->get(addr).node_slot;
   bool one_node = true;

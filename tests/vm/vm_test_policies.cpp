@@ -59,6 +59,13 @@ std::map<int, size_t> place(tier_runtime *rt, const char *text, void **out) {
                       kBytes - (begin - reinterpret_cast<uintptr_t>(p)) - kPage);
 }
 
+// "node:pages ..." for failure messages (negative keys are per-page errors, -2 = not present).
+std::string show(const std::map<int, size_t> &m) {
+  std::string out;
+  for (auto &[n, c] : m) out += std::to_string(n) + ":" + std::to_string(c) + " ";
+  return out;
+}
+
 size_t total(const std::map<int, size_t> &m) {
   size_t t = 0;
   for (auto &[n, c] : m) t += c;
@@ -99,7 +106,7 @@ TEST_CASE("bind and preferred policies put every page on their node") {
   for (const Case &c : cases) {
     void *p = nullptr;
     auto nodes = place(r.rt, c.policy, &p);
-    INFO("policy " << c.policy);
+    INFO("policy " << c.policy << ", kernel pages per node " << show(nodes));
     CHECK(nodes[c.node] == total(nodes));
 
     tier_where_result where{};
