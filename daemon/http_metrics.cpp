@@ -59,6 +59,8 @@ std::string http_metrics_response(std::string_view request, const MetricsRegistr
   static constexpr const char *kBad = "400 Bad Request";
   if (request.size() > kMaxHttpRequest || http_request_length(request) == 0)
     return error_response(kBad);
+  // RFC 9110 5.5: NUL in a field is rejected (a C-string consumer downstream would cut there).
+  if (request.find('\0') != std::string_view::npos) return error_response(kBad);
   std::string_view rest = request, line;
   if (!next_line(rest, &line)) return error_response(kBad);
 
