@@ -100,6 +100,11 @@ Result<Config> parse_config_text(std::string_view text, const std::string &origi
 // "epoch_ms: 100 -> 50", one line per changed field, in schema order; empty if equal.
 std::vector<std::string> describe_changes(const Config &before, const Config &after);
 
+// The keys among describe_changes() that a reload cannot apply to a running daemon
+// (socket_path: the listening socket; topology: every placement is relative to it). The
+// daemon keeps their old values, logs these names, and they take effect at the next restart.
+std::vector<std::string> changes_needing_restart(const Config &before, const Config &after);
+
 // The effective configuration as a valid TOML config file (for --check-config and logs).
 std::string config_text(const Config &config);
 

@@ -50,6 +50,13 @@ std::vector<std::string> describe_changes(const Config &before, const Config &af
   return lines;
 }
 
+std::vector<std::string> changes_needing_restart(const Config &before, const Config &after) {
+  std::vector<std::string> keys;
+  for (const detail::KeySpec &k : detail::key_specs())
+    if (k.restart && k.show(before) != k.show(after)) keys.emplace_back(k.key);
+  return keys;
+}
+
 std::string config_text(const Config &config) {
   std::ostringstream o;
   o << "# tierd effective configuration";

@@ -234,9 +234,9 @@ std::string show_double(double d) {
 const std::vector<KeySpec> &key_specs() {
   static const std::vector<KeySpec> kSpecs = {
       {"socket_path", "--socket", Kind::kString, set_socket,
-       [](const Config &c) { return quote(c.socket_path); }},
+       [](const Config &c) { return quote(c.socket_path); }, true},
       {"topology", "--topology", Kind::kString, set_topology,
-       [](const Config &c) { return quote(c.topology); }},
+       [](const Config &c) { return quote(c.topology); }, true},
       {"policy", "--policy", Kind::kString, set_policy,
        [](const Config &c) { return quote(c.policy); }},
       {"epoch_ms", "--epoch-ms", Kind::kInt, set_epoch_ms,

@@ -28,6 +28,7 @@ struct KeySpec {
   Kind kind;
   Status (*set)(Config &config, const Value &value);
   std::string (*show)(const Config &config);  // as written in a config file
+  bool restart = false;                       // a reload cannot apply it (changes_needing_restart)
 };
 
 const std::vector<KeySpec> &key_specs();

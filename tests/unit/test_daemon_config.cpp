@@ -322,6 +322,10 @@ TEST_CASE("describe_changes names every changed field once", "[daemon][config]")
       "clients[0]: { match_uid = 0, priority = 1, quota_bytes = \"0\" } -> "
       "{ match_uid = 0, priority = 0, quota_bytes = \"0\" }"};
   CHECK(describe_changes(a, b) == expected);
+  CHECK(changes_needing_restart(a, b) == std::vector<std::string>{"socket_path"});
+  b.topology = "preset:gh200";
+  CHECK(changes_needing_restart(a, b) == std::vector<std::string>{"socket_path", "topology"});
+  CHECK(changes_needing_restart(a, a).empty());
 }
 
 TEST_CASE("config_text is a config file that reads back to the same config", "[daemon][config]") {
