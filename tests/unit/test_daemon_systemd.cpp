@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "journal.hpp"
 #include "systemd_notify.hpp"
 #include "test_daemon_util.hpp"
 
@@ -153,4 +154,29 @@ TEST_CASE("watchdog_interval reads WATCHDOG_USEC for this process only", "[daemo
     ScopedEnv p("WATCHDOG_PID", std::nullopt);
     CHECK_FALSE(watchdog_interval(&usec));
   }
+}
+
+TEST_CASE("journal lines carry the sd-daemon priority prefix on every line", "[daemon][systemd]") {
+  CHECK(log_priority("error") == 3);
+  CHECK(log_priority("warning") == 4);
+  CHECK(log_priority("info") == 6);
+  CHECK(log_priority("debug") == 7);
+  CHECK(log_priority("verbose") == -1);
+  CHECK(journal_line("info", "epoch_ms: 100 -> 50") == "<6>epoch_ms: 100 -> 50\n");
+  CHECK(journal_line("error", "reload refused:\nt.toml:1:1: x\n") ==
+        "<3>reload refused:\n<3>t.toml:1:1: x\n");
+  CHECK(journal_line("nonsense", "m") == "<3>m\n");
+  CHECK(journal_line("debug", "") == "<7>\n");
+}
+
+TEST_CASE("log_enabled filters by the configured level", "[daemon][systemd]") {
+  CHECK(log_enabled("info", "error"));
+  CHECK(log_enabled("info", "warning"));
+  CHECK(log_enabled("info", "info"));
+  CHECK_FALSE(log_enabled("info", "debug"));
+  CHECK(log_enabled("debug", "debug"));
+  CHECK(log_enabled("error", "error"));
+  CHECK_FALSE(log_enabled("error", "warning"));
+  CHECK_FALSE(log_enabled("typo", "error"));
+  CHECK_FALSE(log_enabled("info", "typo"));
 }
