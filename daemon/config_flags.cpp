@@ -140,12 +140,12 @@ Result<ConfigLoader> ConfigLoader::from_args(int argc, char **argv,
     return make_error(TIER_ECONFIG, e.what());
   }
 
-  if (vm.count("help"))
-    loader.action_ = Action::kHelp;
-  else if (vm.count("version"))
-    loader.action_ = Action::kVersion;
-  else if (vm.count("check-config"))
-    loader.action_ = Action::kCheckConfig;
+  // --help and --version answer whatever else is on the line (as with most tools).
+  if (vm.count("help") || vm.count("version")) {
+    loader.action_ = vm.count("help") ? Action::kHelp : Action::kVersion;
+    return loader;
+  }
+  if (vm.count("check-config")) loader.action_ = Action::kCheckConfig;
   if (vm.count("config")) {
     loader.explicit_path_ = vm["config"].as<std::string>();
     if (loader.explicit_path_.empty())

@@ -248,6 +248,10 @@ TEST_CASE("help, version and check-config are reported as actions", "[daemon][co
   auto h = ConfigLoader::from_args(help.argc(), help.argv(), "");
   REQUIRE(h.ok());
   CHECK(h->action() == ConfigLoader::Action::kHelp);
+  Argv help_bad({"--epoch-ms", "0", "--help"});  // help wins over a bad value
+  auto hb = ConfigLoader::from_args(help_bad.argc(), help_bad.argv(), "");
+  REQUIRE(hb.ok());
+  CHECK(hb->action() == ConfigLoader::Action::kHelp);
   Argv version({"--version"});
   auto v = ConfigLoader::from_args(version.argc(), version.argv(), "");
   REQUIRE(v.ok());
