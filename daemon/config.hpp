@@ -94,6 +94,11 @@ class ConfigLoader {
   std::vector<Override> overrides_;
 };
 
+// For main(): carries out kHelp, kVersion and kCheckConfig, putting what they print in *out
+// (stdout) and *err (stderr), and returns the exit code: 0, or 1 for an invalid
+// configuration. Returns -1 and prints nothing for kRun.
+int run_action(const ConfigLoader &loader, std::string *out, std::string *err);
+
 // Parses a config file's text; origin names it in errors. Does not apply flags.
 Result<Config> parse_config_text(std::string_view text, const std::string &origin);
 

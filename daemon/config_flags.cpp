@@ -200,4 +200,26 @@ std::string ConfigLoader::version_text() {
          std::to_string(TIER_VERSION_MINOR) + "." + std::to_string(TIER_VERSION_PATCH) + "\n";
 }
 
+int run_action(const ConfigLoader &loader, std::string *out, std::string *err) {
+  switch (loader.action()) {
+    case ConfigLoader::Action::kRun:
+      return -1;
+    case ConfigLoader::Action::kHelp:
+      *out += ConfigLoader::usage();
+      return 0;
+    case ConfigLoader::Action::kVersion:
+      *out += ConfigLoader::version_text();
+      return 0;
+    case ConfigLoader::Action::kCheckConfig:
+      break;
+  }
+  Result<Config> config = loader.load();
+  if (!config) {
+    *err += "tierd: " + config.error().message + "\n";
+    return 1;
+  }
+  *out += config_text(*config);
+  return 0;
+}
+
 }  // namespace tier::daemon

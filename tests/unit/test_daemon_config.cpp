@@ -271,6 +271,35 @@ TEST_CASE("help, version and check-config are reported as actions", "[daemon][co
     CHECK(usage.find(flag) != std::string::npos);
 }
 
+TEST_CASE("run_action prints what each action documents and returns its exit code",
+          "[daemon][config]") {
+  TempDir dir;
+  std::string good = dir.write("good.toml", "epoch_ms = 42\n");
+  std::string bad = dir.write("bad.toml", "epoch_ms = 0\n");
+  auto run = [](std::vector<std::string> args, std::string *out, std::string *err) {
+    Argv a(std::move(args));
+    auto loader = ConfigLoader::from_args(a.argc(), a.argv(), "");
+    REQUIRE(loader.ok());
+    return run_action(*loader, out, err);
+  };
+  std::string out, err;
+  CHECK(run({"--config", good}, &out, &err) == -1);
+  CHECK((out.empty() && err.empty()));
+  CHECK(run({"--help"}, &out, &err) == 0);
+  CHECK(out == ConfigLoader::usage());
+  out.clear();
+  CHECK(run({"--version"}, &out, &err) == 0);
+  CHECK(out == "tierd (Tier) 0.1.0\n");
+  out.clear();
+  CHECK(run({"--check-config", "--config", good}, &out, &err) == 0);
+  CHECK(out.find("\nepoch_ms = 42\n") != std::string::npos);
+  CHECK(err.empty());
+  out.clear();
+  CHECK(run({"--check-config", "--config", bad}, &out, &err) == 1);
+  CHECK(out.empty());
+  CHECK(err == "tierd: " + bad + ":1:12: epoch_ms: must be between 1 and 3600000, got 0\n");
+}
+
 TEST_CASE("reload re-reads the file under the same flags; a bad file changes nothing",
           "[daemon][config]") {
   TempDir dir;
