@@ -35,6 +35,8 @@ struct ClientRule {
   int64_t match_uid = -1;    // -1 = any user
   int priority = 0;          // -1000..1000, higher wins fast-tier capacity first
   uint64_t quota_bytes = 0;  // fast-tier bytes for this client, 0 = none
+
+  bool operator==(const ClientRule &) const = default;
 };
 
 struct Config {
@@ -54,6 +56,8 @@ struct Config {
   std::string metrics_address = "127.0.0.1";
   uint16_t metrics_port = 9464;
   std::string log_level = "info";  // error, warning, info, debug
+
+  bool operator==(const Config &) const = default;  // field by field, config_path included
 };
 
 // Keeps the command line so that SIGHUP can re-read the file with the flags on top.

@@ -376,4 +376,5 @@ TEST_CASE("config_text is a config file that reads back to the same config", "[d
   REQUIRE(back.ok());
   back->config_path.clear();
   CHECK(describe_changes(c, *back).empty());
+  CHECK(*back == c);
 }
