@@ -47,13 +47,20 @@ const char *type_name(const toml::node &n) {
   }
 }
 
-// Scalars become a Value; tables, arrays and dates are reported with their type.
-Result<Value> to_value(const toml::node &n) {
-  if (auto s = n.as_string()) return Value(s->get());
-  if (auto i = n.as_integer()) return Value(static_cast<int64_t>(i->get()));
-  if (auto f = n.as_floating_point()) return Value(f->get());
-  if (auto b = n.as_boolean()) return Value(b->get());
-  return make_error(TIER_ECONFIG, std::string("expected a single value, got ") + type_name(n));
+// Scalars become a Value; tables, arrays and dates are reported with their type. (An
+// out-parameter: see value_from_flag_text() on GCC 12's false -Wmaybe-uninitialized.)
+Status to_value(const toml::node &n, Value *out) {
+  if (auto s = n.as_string())
+    *out = s->get();
+  else if (auto i = n.as_integer())
+    *out = static_cast<int64_t>(i->get());
+  else if (auto f = n.as_floating_point())
+    *out = f->get();
+  else if (auto b = n.as_boolean())
+    *out = b->get();
+  else
+    return make_error(TIER_ECONFIG, std::string("expected a single value, got ") + type_name(n));
+  return {};
 }
 
 Error unknown_key(const Ctx &ctx, const toml::key &k, const std::string &shown,
@@ -65,9 +72,9 @@ Error unknown_key(const Ctx &ctx, const toml::key &k, const std::string &shown,
 }
 
 Status set_scalar(const Ctx &ctx, Config &config, const KeySpec &spec, const toml::node &n) {
-  Result<Value> v = to_value(n);
-  if (!v) return ctx.fail(n.source(), spec.key, v.error().message);
-  if (Status st = spec.set(config, *v); !st)
+  Value v;
+  if (Status st = to_value(n, &v); !st) return ctx.fail(n.source(), spec.key, st.error().message);
+  if (Status st = spec.set(config, v); !st)
     return ctx.fail(n.source(), spec.key, st.error().message);
   return {};
 }
@@ -97,8 +104,10 @@ Status parse_client(const Ctx &ctx, const toml::table &t, const std::string &fie
   for (auto &&[key, value] : t) {
     std::string name(key.str());
     std::string shown = field + "." + name;
-    Result<Value> v = to_value(value);
-    if (!v) return ctx.fail(value.source(), shown, v.error().message);
+    Value value_storage;
+    if (Status st = to_value(value, &value_storage); !st)
+      return ctx.fail(value.source(), shown, st.error().message);
+    const Value *v = &value_storage;
     auto want_int = [&](const char *what) -> Result<int64_t> {
       if (const int64_t *i = std::get_if<int64_t>(&*v)) return *i;
       return ctx.fail(value.source(), shown,

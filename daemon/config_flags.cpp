@@ -90,9 +90,10 @@ std::vector<ConfigLoader::Override> split_metrics(const std::string &text) {
 Status apply(Config &config, const ConfigLoader::Override &o) {
   const detail::KeySpec *spec = detail::find_key(o.key);
   if (!spec) return make_error(TIER_ECONFIG, o.flag + ": internal: no key " + o.key);
-  Result<detail::Value> v = detail::value_from_flag_text(spec->kind, o.text);
-  if (!v) return make_error(TIER_ECONFIG, o.flag + ": " + v.error().message);
-  if (Status st = spec->set(config, *v); !st)
+  detail::Value v;
+  if (Status st = detail::value_from_flag_text(spec->kind, o.text, &v); !st)
+    return make_error(TIER_ECONFIG, o.flag + ": " + st.error().message);
+  if (Status st = spec->set(config, v); !st)
     return make_error(TIER_ECONFIG, o.flag + ": " + st.error().message);
   return {};
 }

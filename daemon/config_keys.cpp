@@ -272,29 +272,38 @@ const KeySpec *find_key(std::string_view key) {
   return nullptr;
 }
 
-Result<Value> value_from_flag_text(Kind kind, const std::string &text) {
+Status value_from_flag_text(Kind kind, const std::string &text, Value *out) {
   switch (kind) {
     case Kind::kInt: {
       int64_t i = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
       if (ec != std::errc() || end != text.data() + text.size() || text.empty())
         return bad("expected an integer, got " + quote(text));
-      return Value(i);
+      *out = i;
+      return {};
     }
     case Kind::kDouble: {
       char *end = nullptr;
       double d = std::strtod(text.c_str(), &end);
       if (text.empty() || end != text.c_str() + text.size())
         return bad("expected a number, got " + quote(text));
-      return Value(d);
+      *out = d;
+      return {};
     }
     case Kind::kBool:
-      if (text == "true" || text == "yes" || text == "1") return Value(true);
-      if (text == "false" || text == "no" || text == "0") return Value(false);
+      if (text == "true" || text == "yes" || text == "1") {
+        *out = true;
+        return {};
+      }
+      if (text == "false" || text == "no" || text == "0") {
+        *out = false;
+        return {};
+      }
       return bad("expected true or false, got " + quote(text));
     case Kind::kString:
     case Kind::kSize:
-      return Value(text);
+      *out = text;
+      return {};
   }
   return bad("internal: unknown kind");
 }
