@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# python3 running objects.py (large bytes, bytearray growth, lists, dicts, arrays, strings)
+# with and without the shim: identical output, and its big objects on the rule's tier.
+# Usage: python.sh libtier-preload.so python3 objects.py
+SHIM=$1
+PY=$2
+SCRIPT=$3
+. "$(dirname "$0")/lib.sh"
+
+"$PY" "$SCRIPT" >"$tmp/out.plain" || fail "objects.py failed without the shim"
+with_shim cxl 'size>=1MiB:tier=cxl;size>=64KiB:interleave=dram:3,cxl:1' "$PY" "$SCRIPT"
+diff "$tmp/out.plain" "$tmp/out.cxl" >&2 || fail "objects.py output differs under the shim"
+blocks=$(rule_field "$tmp/err.cxl" 1 1)
+bytes=$(rule_field "$tmp/err.cxl" 1 2)
+cxl=$(placed_on "$tmp/err.cxl" cxl)
+dram=$(placed_on "$tmp/err.cxl" dram)
+# objects.py makes 8 blobs of 4 MiB, 6 bytearrays of 5 MiB and grows one to 16 MiB: at least
+# 32 + 30 + 16 MiB through rule 1.
+[ "$bytes" -ge $((78 << 20)) ] || fail "rule 1 placed only $bytes bytes in $blocks blocks"
+[ "$cxl" -ge "$bytes" ] || fail "cxl got $cxl bytes, less than rule 1's $bytes"
+[ "$(placed_on "$tmp/err.cxl" hbm)" = 0 ] || fail "hbm got bytes"
+[ "$dram" -gt 0 ] || fail "the 64KiB..1MiB interleave placed nothing on dram"
+echo "ok: python3 output identical; rule 1 placed $bytes bytes in $blocks blocks; cxl $cxl, dram $dram"
+cat "$tmp/err.cxl"
