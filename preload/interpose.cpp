@@ -61,7 +61,7 @@ void *tier_place(size_t size, size_t alignment, bool zero) {
   if (p == nullptr) {
     g_shim.counters[index].fallbacks.fetch_add(1, std::memory_order_relaxed);
   } else {
-    account_placed(index, p, size);
+    account_placed(rt, index, p, size);
     if (size >= tier::alloc::kGranule) region_added(rt, p);
   }
   errno = saved;
@@ -173,7 +173,7 @@ TP_EXPORT void *realloc(void *p, size_t size) {
       region_removed(rt, p);
       void *q = tier_realloc_policy(rt, p, size, &rule->policy);
       if (q != nullptr) {
-        if (q != p) account_placed(index, q, size);
+        if (q != p) account_placed(rt, index, q, size);
         if (size >= tier::alloc::kGranule) region_added(rt, q);
         errno = saved;
         return q;

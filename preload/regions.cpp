@@ -2,17 +2,20 @@
 // their heat is tracked and they can be migrated: by the in-process agent
 // (TIER_PRELOAD_AGENT=1) or by tierd through the client layer.
 //
-// Only blocks of whole 2 MiB granules (libtier's large allocations, which start on a granule
-// boundary) are registered: the chunk table tracks 2 MiB chunks, and smaller blocks share
-// granules with their neighbours. The table maps a block's address to its region id for the
-// unregister at free time. Regions are registered without fault sampling unless
-// TIER_PRELOAD_SAMPLE=1: a sampled page makes read(2) into it fail with EFAULT, which an
-// unmodified program does not expect.
+// The chunk table tracks 2 MiB chunks, so regions are made of whole granules: a large block
+// (libtier's large allocations start on a granule boundary) is one region, registered when it
+// is handed out and unregistered when it is freed; the table maps its address to its region id.
+// Smaller blocks share granules of a placement's jemalloc arena, which libtier never unmaps
+// while the runtime lives: each such granule is registered once, the first time a block is
+// placed in it (a bitmap over the address space, one bit a granule, says which are). Regions are
+// registered without fault sampling unless TIER_PRELOAD_SAMPLE=1: a sampled page makes read(2) into
+// it fail with EFAULT, which an unmodified program does not expect.
 //
 // Thread-safety: the table is guarded by a mutex that is held across fork (pthread_atfork), so
 // a child never inherits it locked. Callers hold the reentrancy guard, so the table's own
 // allocations go to the next allocator.
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include <mutex>
 #include <unordered_map>
@@ -28,6 +31,11 @@ std::mutex g_mu;
 std::unordered_map<uintptr_t, uint32_t> *g_table = nullptr;  // never freed (see shim.hpp)
 std::atomic<uint64_t> g_live{0};
 std::atomic<uint64_t> g_failed{0};
+std::atomic<uint64_t> g_small{0};
+// One bit per 2 MiB granule of the 47-bit address space (8 MiB of address space, reserved
+// MAP_NORESERVE; only the words covering the program's placed granules are ever touched).
+std::atomic<uint64_t> *g_small_bits = nullptr;
+constexpr size_t kBitmapBytes = (size_t{1} << (alloc::kAddressBits - alloc::kGranuleShift)) / 8;
 
 bool granule_aligned(const void *p) {
   return (reinterpret_cast<uintptr_t>(p) & (alloc::kGranule - 1)) == 0;
@@ -37,6 +45,9 @@ bool granule_aligned(const void *p) {
 
 void regions_init() {
   g_table = new std::unordered_map<uintptr_t, uint32_t>;
+  void *bits = mmap(nullptr, kBitmapBytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (bits != MAP_FAILED) g_small_bits = static_cast<std::atomic<uint64_t> *>(bits);
   pthread_atfork([] { g_mu.lock(); }, [] { g_mu.unlock(); }, [] { g_mu.unlock(); });
 }
 
@@ -73,6 +84,25 @@ void region_removed(tier_runtime *rt, void *p) {
   }
   // Outside the table lock: unregistering waits for an epoch in progress.
   tier_region_unregister(rt, id);
+}
+
+void small_granule_placed(tier_runtime *rt, uintptr_t granule) {
+  if (g_small_bits == nullptr || (granule >> alloc::kAddressBits) != 0) return;
+  size_t index = granule >> alloc::kGranuleShift;
+  uint64_t bit = uint64_t{1} << (index & 63);
+  std::atomic<uint64_t> &word = g_small_bits[index >> 6];
+  if (word.load(std::memory_order_relaxed) & bit) return;  // the common case: seen before
+  if (word.fetch_or(bit, std::memory_order_relaxed) & bit) return;
+  uint32_t id = 0;
+  if (tier_region_register(rt, reinterpret_cast<void *>(granule), alloc::kGranule, TIER_GROUP_NONE,
+                           g_shim.region_flags, &id) == TIER_OK)
+    g_small.fetch_add(1, std::memory_order_relaxed);
+  else
+    g_failed.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t regions_small() {
+  return g_small.load(std::memory_order_relaxed);
 }
 
 uint64_t regions_live() {

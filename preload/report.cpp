@@ -75,7 +75,7 @@ void report_at_exit() {
       if (where.entries[j].node == info.id) in_regions = where.entries[j].bytes;
     say("report: node %d %s (%s) tier %d: placed %llu bytes in %llu blocks; live %llu bytes in "
         "%llu "
-        "blocks, peak reserved %llu; registered regions resident here %llu bytes",
+        "blocks, peak reserved %llu; registered large blocks resident here %llu bytes",
         info.id, info.name, kind_label(info.kind), info.tier,
         static_cast<unsigned long long>(g_shim.placed_bytes[i].load()),
         static_cast<unsigned long long>(g_shim.placed_blocks[i].load()),
@@ -83,8 +83,10 @@ void report_at_exit() {
         static_cast<unsigned long long>(st.allocations), static_cast<unsigned long long>(st.peak),
         in_regions);
   }
-  say("report: registered regions live %llu, not registered %llu",
+  say("report: registered regions: %llu large blocks live, %llu small-arena granules; %llu "
+      "could not be registered",
       static_cast<unsigned long long>(regions_live()),
+      static_cast<unsigned long long>(regions_small()),
       static_cast<unsigned long long>(regions_failed()));
 }
 

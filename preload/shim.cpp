@@ -130,7 +130,7 @@ void initialize() {
   errno = saved;
 }
 
-void account_placed(size_t index, const void *p, size_t size) {
+void account_placed(tier_runtime *rt, size_t index, const void *p, size_t size) {
   RuleCounters &c = g_shim.counters[index];
   c.allocations.fetch_add(1, std::memory_order_relaxed);
   c.bytes.fetch_add(size, std::memory_order_relaxed);
@@ -144,7 +144,9 @@ void account_placed(size_t index, const void *p, size_t size) {
   while (a < end) {
     uintptr_t next = (a & ~(kGranule - 1)) + kGranule;
     size_t bytes = std::min(next, end) - a;
-    int slot = pm->get(reinterpret_cast<const void *>(a)).node_slot;
+    alloc::Granule g = pm->get(reinterpret_cast<const void *>(a));
+    int slot = g.node_slot;
+    if (g.kind == alloc::GranuleKind::kSmall) small_granule_placed(rt, a & ~(kGranule - 1));
     g_shim.placed_bytes[slot].fetch_add(bytes, std::memory_order_relaxed);
     if (first) g_shim.placed_blocks[slot].fetch_add(1, std::memory_order_relaxed);
     first = false;

@@ -71,18 +71,22 @@ inline const Rule *match(size_t size, size_t *index) {
 // Reads the configuration and activates the shim (shim.cpp); idempotent.
 void initialize();
 
-// regions.cpp: large blocks (whole 2 MiB granules) are registered with the runtime so their
-// heat is tracked and they can be migrated; smaller ones share granules with other blocks.
+// regions.cpp: placed memory is registered with the runtime, in whole 2 MiB granules, so its
+// heat is tracked and it can be migrated (large blocks one by one, small arenas by granule).
 void regions_init();
 void region_added(tier_runtime *rt, void *p);
 void region_removed(tier_runtime *rt, void *p);
+// A block was placed in `granule` (its 2 MiB-aligned address) of a placement's small arena.
+void small_granule_placed(tier_runtime *rt, uintptr_t granule);
 uint64_t regions_live();
+uint64_t regions_small();
 uint64_t regions_failed();
 // Sums tier_where over the live regions into `out` (the exit report's residency check).
 void regions_where(tier_runtime *rt, tier_where_result *out);
 
-// Records a block placed by rule `index` (counters and bytes per node).
-void account_placed(size_t index, const void *p, size_t size);
+// Records a block placed by rule `index` (counters and bytes per node) and registers the
+// small-arena granules it lies in.
+void account_placed(tier_runtime *rt, size_t index, const void *p, size_t size);
 
 // report.cpp: the TIER_PRELOAD_REPORT exit report; messages to stderr without allocating.
 void report_at_exit();

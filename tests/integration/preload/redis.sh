@@ -61,5 +61,8 @@ cxl=$(placed_on "$tmp/err.shim" cxl)
 [ "$blocks" -ge $((N / 4)) ] || fail "rule placed only $blocks blocks"
 [ "$cxl" -ge $(((N / 4) * 65536 + (8 << 20))) ] || fail "cxl got only $cxl bytes"
 [ "$(placed_on "$tmp/err.shim" dram)" = 0 ] || fail "dram got bytes under size>=64KiB:tier=cxl"
+# The 64 KiB values live in the cxl placement's small arena: its granules are registered.
+grep -Eq 'registered regions: [0-9]+ large blocks live, [1-9][0-9]* small-arena granules' "$tmp/err.shim" ||
+  fail "no small-arena granule registered: $(grep 'registered regions' "$tmp/err.shim")"
 echo "ok: redis state identical under the shim; $blocks blocks, $cxl bytes placed on cxl"
 cat "$tmp/err.shim"
