@@ -20,5 +20,13 @@ dram=$(placed_on "$tmp/err.cxl" dram)
 [ "$cxl" -ge "$bytes" ] || fail "cxl got $cxl bytes, less than rule 1's $bytes"
 [ "$(placed_on "$tmp/err.cxl" hbm)" = 0 ] || fail "hbm got bytes"
 [ "$dram" -gt 0 ] || fail "the 64KiB..1MiB interleave placed nothing on dram"
+# Again with the in-process agent running epochs, and a rule that also matches the agent's own
+# bookkeeping sizes: its thread inherits the shim's guard (no self-deadlock, nothing of libtier's
+# placed), and migrations must not change a single byte.
+env LD_PRELOAD="$SHIM" TIER_TOPOLOGY=default TIER_PRELOAD='size>=256:tier=cxl' TIER_PRELOAD_AGENT=1 \
+  TIER_PRELOAD_REPORT=1 "$PY" "$SCRIPT" >"$tmp/out.agent" 2>"$tmp/err.agent" ||
+  fail "objects.py failed with the agent: $(cat "$tmp/err.agent")"
+diff "$tmp/out.plain" "$tmp/out.agent" >&2 || fail "objects.py output differs with the agent"
+grep -q 'small-arena granules' "$tmp/err.agent" || fail "no report with the agent"
 echo "ok: python3 output identical; rule 1 placed $bytes bytes in $blocks blocks; cxl $cxl, dram $dram"
 cat "$tmp/err.cxl"
