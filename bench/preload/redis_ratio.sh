@@ -8,7 +8,9 @@
 #              for CXL/PMEM nodes, needs a DAX kmem NUMA node; it is tried once and reported.
 # Rounds alternate the configurations (plain, tier, memtier, plain, ...) so that load from
 # other processes on the machine hits all of them alike; the figure is the median of the
-# rounds, and the ratio is median(config) / median(plain).
+# rounds, and the ratio is median(config) / median(plain). Besides throughput, the server's
+# CPU time per request (/proc/PID/task/*/schedstat) is measured around each test: on a machine
+# shared with other work it is the steadier figure of what the allocator costs redis.
 #
 # Usage: redis_ratio.sh path/to/libtier-preload.so [out_dir]
 #   ROUNDS (default 5), N (requests per test, default 20000), CLIENTS (default 50)
@@ -36,7 +38,7 @@ if [ -f "$MEMTIER" ]; then
   # The KMEM_DAX variant, once: on a machine without a DAX kmem node libmemtier aborts.
   # (In a child shell, so that its "Aborted" lands in the file and not on the terminal.)
   if bash -c 'LD_PRELOAD="$1" MEMKIND_MEM_TIERS="KIND:DRAM,RATIO:1;KIND:KMEM_DAX,RATIO:1;POLICY:DYNAMIC_THRESHOLD" \
-      MEMKIND_MEM_THRESHOLDS="INIT_VAL:65536,MIN_VAL:65536,MAX_VAL:65536" /bin/true' _ "$MEMTIER" \
+      MEMKIND_MEM_THRESHOLDS="INIT_VAL:65536,MIN_VAL:65536,MAX_VAL:65536" /bin/true; exit $?' _ "$MEMTIER" \
     >"$OUT/memtier-kmem.err" 2>&1; then
     echo "libmemtier KMEM_DAX: works on this machine" >"$OUT/memtier-kmem.txt"
   else
@@ -46,10 +48,15 @@ else
   echo "libmemtier.so not found at $MEMTIER: skipped" >"$OUT/memtier-kmem.txt"
 fi
 
-# workloads: name and redis-benchmark arguments
-workloads=("64KiB|-d 65536 -t set,get" "3B|-d 3 -t set,get,incr,lpush,lpop,sadd,hset")
+# workloads: name, redis-benchmark arguments, tests (each run and measured on its own)
+workloads=("64KiB|-d 65536|set get" "3B|-d 3|set get incr lpush lpop sadd hset")
 
-# One server per configuration and round; prints "config,workload,test,rps" lines.
+# CPU time the server has used, in ns, over all its threads (schedstat: time on a CPU).
+server_cpu_ns() {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%d", t }'
+}
+
+# One server per configuration and round; prints "config,workload,test,rps,cpu_ns_per_request".
 measure() {
   local config=$1 sock="$work/$1.sock" pid
   if [ "$config" = memtier ]; then
@@ -64,10 +71,17 @@ measure() {
   for _ in $(seq 1 200); do [ -S "$sock" ] && break; sleep 0.05; done
   [ -S "$sock" ] || { echo "redis-server ($config) did not start: $(cat "$work/$config.log")" >&2; exit 1; }
   for w in "${workloads[@]}"; do
-    local name=${w%%|*} args=${w#*|}
-    # shellcheck disable=SC2086
-    redis-benchmark -s "$sock" -n "$N" -c "$CLIENTS" $args --csv 2>/dev/null |
-      awk -F'","' -v c="$config" -v w="$name" 'NR > 1 { gsub(/"/, "", $1); gsub(/"/, "", $2); print c "," w "," $1 "," $2 }'
+    local name=${w%%|*} rest=${w#*|}
+    local args=${rest%%|*} tests=${rest#*|}
+    for t in $tests; do
+      local before after rps
+      before=$(server_cpu_ns "$pid")
+      # shellcheck disable=SC2086
+      rps=$(redis-benchmark -s "$sock" -n "$N" -c "$CLIENTS" $args -t "$t" --csv 2>/dev/null |
+        awk -F'","' 'NR == 2 { gsub(/"/, "", $2); print $2 }')
+      after=$(server_cpu_ns "$pid")
+      echo "$config,$name,${t^^},$rps,$(((after - before) / N))"
+    done
   done
   redis-cli -s "$sock" shutdown nosave >/dev/null 2>&1 || true
   wait "$pid" || true
@@ -80,27 +94,51 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 
-# Medians and ratios.
+# Medians and ratios: throughput (wall clock: sensitive to other load on the machine) and the
+# server's CPU time per request (what the allocator costs the server; robust to that load).
 python3 - "$OUT/raw.csv" "${configs[@]}" >"$OUT/summary.md" <<'PY'
 import collections, statistics, sys
 path, configs = sys.argv[1], sys.argv[2:]
-runs = collections.defaultdict(list)
+others = [c for c in configs if c != "plain"]
+rps, cpu = collections.defaultdict(dict), collections.defaultdict(dict)
 order = []
 for line in open(path):
-    r, c, w, t, rps = line.strip().split(",", 4)
-    key = (w, t)
-    if key not in order:
-        order.append(key)
-    runs[(c, w, t)].append(float(rps))
-head = "| values | test | " + " | ".join(f"{c} req/s" for c in configs)
-head += " | " + " | ".join(f"{c}/plain" for c in configs if c != "plain") + " |"
-print(head)
-print("|" + "---|" * (2 + len(configs) + len(configs) - 1))
+    r, c, w, t, v, ns = line.strip().split(",")
+    if (w, t) not in order:
+        order.append((w, t))
+    if v and float(v) > 0:
+        rps[(w, t)].setdefault(c, {})[r] = float(v)
+    if ns and float(ns) > 0:
+        cpu[(w, t)].setdefault(c, {})[r] = float(ns)
+
+def paired(table, c, invert=False):
+    """Median and quartiles of the per-round ratio config/plain (rounds run back to back)."""
+    base = table.get("plain", {})
+    mine = table.get(c, {})
+    rs = sorted((base[r] / mine[r]) if invert else (mine[r] / base[r])
+                for r in base if r in mine)
+    if not rs:
+        return "n/a"
+    q = statistics.quantiles(rs, n=4) if len(rs) > 1 else [rs[0], rs[0], rs[0]]
+    return f"{statistics.median(rs):.3f} ({q[0]:.2f}-{q[2]:.2f})"
+
+print("| values | test | " + " | ".join(f"{c} req/s" for c in configs) + " | "
+      + " | ".join(f"{c}/plain req/s" for c in others) + " | "
+      + " | ".join(f"{c} server CPU us/req" for c in configs) + " | "
+      + " | ".join(f"{c}/plain at equal CPU" for c in others) + " |")
+print("|---|---|" + "---:|" * (2 * len(configs) + 2 * len(others)))
 for w, t in order:
-    med = {c: statistics.median(runs[(c, w, t)]) for c in configs if runs[(c, w, t)]}
-    cells = [f"{med.get(c, float('nan')):,.0f}" for c in configs]
-    ratios = [f"{med[c] / med['plain']:.3f}" if c in med else "n/a" for c in configs if c != "plain"]
-    print(f"| {w} | {t} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    mr = {c: statistics.median(v.values()) for c, v in rps[(w, t)].items()}
+    mc = {c: statistics.median(v.values()) for c, v in cpu[(w, t)].items()}
+    cells = [f"{mr[c]:,.0f}" if c in mr else "n/a" for c in configs]
+    ratio = [paired(rps[(w, t)], c) for c in others]
+    cpus = [f"{mc[c] / 1000:.2f}" if c in mc else "n/a" for c in configs]
+    eff = [paired(cpu[(w, t)], c, invert=True) for c in others]
+    print(f"| {w} | {t} | " + " | ".join(cells + ratio + cpus + eff) + " |")
+print()
+print("Ratios: median over rounds of the per-round ratio (each round runs the configurations "
+      "back to back), with the quartiles in brackets. 'At equal CPU' is plain's server CPU "
+      "time per request divided by the configuration's.")
 PY
 cat "$OUT/summary.md"
 cat "$OUT/memtier-kmem.txt"

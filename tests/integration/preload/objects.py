@@ -22,22 +22,22 @@ def main():
         ba += bytes([i % 256]) * 4096
     assert len(ba) == 16 << 20
     out.append(("bytearray", len(ba), digest(ba)))
-    # A big list of ints and its sort; a dict and a set of 300k entries (their tables are
+    # A big list of ints and its sort; a dict and a set of 100k entries (their tables are
     # single large allocations that are resized repeatedly).
-    xs = [(i * 7919) % 1000003 for i in range(1_000_000)]
+    xs = [(i * 7919) % 1000003 for i in range(400_000)]
     xs.sort()
     assert all(xs[i] <= xs[i + 1] for i in range(0, len(xs) - 1, 997))
-    out.append(("list", len(xs), sum(xs), xs[123456]))
-    d = {f"key{i}": i * i for i in range(300_000)}
-    s = set(range(0, 600_000, 2))
-    assert d["key299999"] == 299999 ** 2 and 599998 in s
+    out.append(("list", len(xs), sum(xs), xs[12345]))
+    d = {f"key{i}": i * i for i in range(100_000)}
+    s = set(range(0, 200_000, 2))
+    assert d["key99999"] == 99999 ** 2 and 199998 in s
     out.append(("dict", len(d), sum(d.values()) % 1_000_000_007, len(s)))
     # array.array and memoryview slices of a large buffer.
-    a = array.array("d", (float(i) / 3 for i in range(2_000_000)))
+    a = array.array("d", (float(i) / 3 for i in range(600_000)))
     mv = memoryview(a).cast("B")
     out.append(("array", len(a), digest(mv[: 1 << 20]), round(sum(a[::1000]), 6)))
     # A large str built by join and its encoding.
-    text = "".join(f"line {i}: {'x' * (i % 50)}\n" for i in range(200_000))
+    text = "".join(f"line {i}: {'x' * (i % 50)}\n" for i in range(60_000))
     out.append(("str", len(text), digest(text.encode())))
     # Free and rebuild: the same sizes again, reusing freed memory.
     del blobs, ba, xs, d, s, a, mv, text

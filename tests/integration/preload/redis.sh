@@ -11,7 +11,7 @@ command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
   echo "redis-server/redis-benchmark missing (scripts/deps.sh installs them)"
   exit 77
 }
-N=${TIER_TEST_REDIS_N:-2000}
+N=${TIER_TEST_REDIS_N:-1000}
 head -c $((3 << 20)) /dev/urandom >"$tmp/big1"
 head -c $((5 << 20)) /dev/urandom >"$tmp/big2"
 
