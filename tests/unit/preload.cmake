@@ -17,3 +17,9 @@ if(TARGET tier-preload)
   set_tests_properties(unit_preload_shim PROPERTIES LABELS unit TIMEOUT 120 SKIP_RETURN_CODE 77
     ENVIRONMENT "TIER_PRELOAD_SO=$<TARGET_FILE:tier-preload>;GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536")
 endif()
+if(TARGET tier-preload)
+  tier_add_test(NAME unit_preload_bootstrap
+    SOURCES test_preload_bootstrap.cpp ${PROJECT_SOURCE_DIR}/preload/next.cpp
+    LABELS unit LIBS ${CMAKE_DL_LIBS} Threads::Threads)
+  target_include_directories(unit_preload_bootstrap PRIVATE ${PROJECT_SOURCE_DIR}/preload)
+endif()
