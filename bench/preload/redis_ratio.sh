@@ -6,9 +6,9 @@
 #              DRAM and a file-backed FS_DAX kind on /dev/shm, DYNAMIC_THRESHOLD pinned at
 #              64 KiB (allocations >= 64 KiB go to the second tier). KMEM_DAX, memkind's kind
 #              for CXL/PMEM nodes, needs a DAX kmem NUMA node; it is tried once and reported.
-# Rounds alternate the configurations (plain, tier, memtier, plain, ...) so that load from
-# other processes on the machine hits all of them alike; the figure is the median of the
-# rounds, and the ratio is median(config) / median(plain). Besides throughput, the server's
+# One server per configuration runs for the whole measurement; each round runs every test on
+# every server back to back, in a rotating order, so that load from other processes on the
+# machine hits all of them alike. A ratio is the median over rounds of the per-round ratio. Besides throughput, the server's
 # CPU time per request (/proc/PID/task/*/schedstat) is measured around each test: on a machine
 # shared with other work it is the steadier figure of what the allocator costs redis.
 #
@@ -23,7 +23,6 @@ CLIENTS=${CLIENTS:-50}
 MEMTIER=${MEMTIER:-/usr/lib/x86_64-linux-gnu/libmemtier.so}
 mkdir -p "$OUT"
 work=$(mktemp -d /tmp/tier-redis-bench-run.XXXXXX)
-trap 'rm -rf "$work"' EXIT
 
 memtier_env=(LD_PRELOAD="$MEMTIER"
   MEMKIND_MEM_TIERS="KIND:DRAM,RATIO:1;KIND:FS_DAX,PATH:/dev/shm,RATIO:1;POLICY:DYNAMIC_THRESHOLD"
@@ -56,9 +55,12 @@ server_cpu_ns() {
   cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%d", t }'
 }
 
-# One server per configuration and round; prints "config,workload,test,rps,cpu_ns_per_request".
-measure() {
-  local config=$1 sock="$work/$1.sock" pid
+# One server per configuration for the whole run. Each round runs every test on every server
+# back to back, the configurations in a rotating order, so the runs a ratio compares are
+# seconds apart and see the same load from the rest of the machine.
+declare -A pids
+start_server() {
+  local config=$1 sock="$work/$1.sock"
   if [ "$config" = memtier ]; then
     env "${memtier_env[@]}" redis-server --port 0 --unixsocket "$sock" --save '' --appendonly no \
       --dir "$work" >"$work/$config.log" 2>&1 &
@@ -67,32 +69,46 @@ measure() {
     env ${envs[$config]} redis-server --port 0 --unixsocket "$sock" --save '' --appendonly no \
       --dir "$work" >"$work/$config.log" 2>&1 &
   fi
-  pid=$!
+  pids[$config]=$!
   for _ in $(seq 1 200); do [ -S "$sock" ] && break; sleep 0.05; done
   [ -S "$sock" ] || { echo "redis-server ($config) did not start: $(cat "$work/$config.log")" >&2; exit 1; }
-  for w in "${workloads[@]}"; do
-    local name=${w%%|*} rest=${w#*|}
-    local args=${rest%%|*} tests=${rest#*|}
-    for t in $tests; do
-      local before after rps
-      before=$(server_cpu_ns "$pid")
-      # shellcheck disable=SC2086
-      rps=$(redis-benchmark -s "$sock" -n "$N" -c "$CLIENTS" $args -t "$t" --csv 2>/dev/null |
-        awk -F'","' 'NR == 2 { gsub(/"/, "", $2); print $2 }')
-      after=$(server_cpu_ns "$pid")
-      echo "$config,$name,${t^^},$rps,$(((after - before) / N))"
-    done
+}
+stop_servers() {
+  for c in "${!pids[@]}"; do
+    redis-cli -s "$work/$c.sock" shutdown nosave >/dev/null 2>&1 || true
+    wait "${pids[$c]}" 2>/dev/null || true
   done
-  redis-cli -s "$sock" shutdown nosave >/dev/null 2>&1 || true
-  wait "$pid" || true
+}
+trap 'stop_servers; rm -rf "$work"' EXIT
+
+# Prints "config,workload,test,rps,server_cpu_ns_per_request" for one test on one server.
+measure() {
+  local config=$1 name=$2 args=$3 t=$4 pid=${pids[$1]} before after rps
+  before=$(server_cpu_ns "$pid")
+  # shellcheck disable=SC2086
+  rps=$(redis-benchmark -s "$work/$config.sock" -n "$N" -c "$CLIENTS" $args -t "$t" --csv 2>/dev/null |
+    awk -F'","' 'NR == 2 { gsub(/"/, "", $2); print $2 }')
+  after=$(server_cpu_ns "$pid")
+  echo "$config,$name,${t^^},$rps,$(((after - before) / N))"
 }
 
+for c in "${configs[@]}"; do start_server "$c"; done
 : >"$OUT/raw.csv"
 for r in $(seq 1 "$ROUNDS"); do
-  for c in "${configs[@]}"; do
-    measure "$c" | sed "s/^/$r,/" >>"$OUT/raw.csv"
+  for w in "${workloads[@]}"; do
+    name=${w%%|*} rest=${w#*|}
+    args=${rest%%|*} tests=${rest#*|}
+    for t in $tests; do
+      n=${#configs[@]}
+      for i in $(seq 0 $((n - 1))); do
+        c=${configs[$(((i + r) % n))]}
+        measure "$c" "$name" "$args" "$t" | sed "s/^/$r,/" >>"$OUT/raw.csv"
+      done
+    done
   done
 done
+stop_servers
+pids=()
 
 # Medians and ratios: throughput (wall clock: sensitive to other load on the machine) and the
 # server's CPU time per request (what the allocator costs the server; robust to that load).
@@ -119,7 +135,7 @@ def paired(table, c, invert=False):
                 for r in base if r in mine)
     if not rs:
         return "n/a"
-    q = statistics.quantiles(rs, n=4) if len(rs) > 1 else [rs[0], rs[0], rs[0]]
+    q = statistics.quantiles(rs, n=4, method="inclusive") if len(rs) > 1 else [rs[0]] * 3
     return f"{statistics.median(rs):.3f} ({q[0]:.2f}-{q[2]:.2f})"
 
 print("| values | test | " + " | ".join(f"{c} req/s" for c in configs) + " | "
@@ -136,8 +152,8 @@ for w, t in order:
     eff = [paired(cpu[(w, t)], c, invert=True) for c in others]
     print(f"| {w} | {t} | " + " | ".join(cells + ratio + cpus + eff) + " |")
 print()
-print("Ratios: median over rounds of the per-round ratio (each round runs the configurations "
-      "back to back), with the quartiles in brackets. 'At equal CPU' is plain's server CPU "
+print("Ratios: median over rounds of the per-round ratio (each round runs a test on every "
+      "server back to back), with the quartiles in brackets. 'At equal CPU' is plain's server CPU "
       "time per request divided by the configuration's.")
 PY
 cat "$OUT/summary.md"
