@@ -97,12 +97,16 @@ void activate() {
         tier_node_count(rt), kMaxSlots);
     return;
   }
-  // Published once and never freed (see shim.hpp).
-  auto *kept = new std::vector<Rule>(std::move(*rules));
+  // Published once and never freed (see shim.hpp); the owning pointers are kept so that leak
+  // checkers see them reachable.
+  static std::vector<Rule> *kept = nullptr;
+  static std::string *kept_origin = nullptr;
+  kept = new std::vector<Rule>(std::move(*rules));
+  kept_origin = new std::string(origin);
   g_shim.rules = kept->data();
   g_shim.nrules = kept->size();
   g_shim.counters = new RuleCounters[kept->size()];
-  g_shim.origin = (new std::string(origin))->c_str();
+  g_shim.origin = kept_origin->c_str();
   g_shim.report = env_flag("TIER_PRELOAD_REPORT");
   if (env_flag("TIER_PRELOAD_SAMPLE")) g_shim.region_flags |= TIER_REGION_SAMPLE_FAULTS;
   regions_init();
