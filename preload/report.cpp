@@ -83,6 +83,17 @@ void report_at_exit() {
         static_cast<unsigned long long>(st.allocations), static_cast<unsigned long long>(st.peak),
         in_regions);
   }
+  tier_agent_stats ag{};
+  ag.size = sizeof ag;
+  if (tier_agent_stats_get(rt, &ag) == TIER_OK) {
+    say("report: runtime: %llu regions, %llu chunks tracked; agent %s, %llu epochs, %llu "
+        "promotions, %llu demotions, %llu bytes moved (policy %s, mover %s)",
+        static_cast<unsigned long long>(ag.regions), static_cast<unsigned long long>(ag.chunks),
+        ag.running ? "running" : "not running", static_cast<unsigned long long>(ag.epochs),
+        static_cast<unsigned long long>(ag.promotions),
+        static_cast<unsigned long long>(ag.demotions),
+        static_cast<unsigned long long>(ag.bytes_moved), ag.policy, ag.mover);
+  }
   say("report: registered regions: %llu large blocks live, %llu small-arena granules; %llu "
       "could not be registered",
       static_cast<unsigned long long>(regions_live()),

@@ -28,5 +28,18 @@ env LD_PRELOAD="$SHIM" TIER_TOPOLOGY=default TIER_PRELOAD='size>=256:tier=cxl' T
   fail "objects.py failed with the agent: $(cat "$tmp/err.agent")"
 diff "$tmp/out.plain" "$tmp/out.agent" >&2 || fail "objects.py output differs with the agent"
 grep -q 'small-arena granules' "$tmp/err.agent" || fail "no report with the agent"
+grep -Eq 'agent running, [1-9][0-9]* epochs' "$tmp/err.agent" ||
+  fail "the agent ran no epoch: $(grep 'agent' "$tmp/err.agent")"
+grep 'report: runtime:' "$tmp/err.agent"
+# Hot memory moves up: with fault sampling and the agent, a buffer placed on cxl and touched
+# all the time is promoted (its contents unchanged).
+HOT=$(dirname "$SCRIPT")/hot.py
+env LD_PRELOAD="$SHIM" TIER_TOPOLOGY=default TIER_PRELOAD='size>=1MiB:tier=cxl' TIER_PRELOAD_AGENT=1 \
+  TIER_PRELOAD_SAMPLE=1 TIER_PRELOAD_REPORT=1 "$PY" "$HOT" >"$tmp/out.hot" 2>"$tmp/err.hot" ||
+  fail "hot.py failed: $(cat "$tmp/err.hot")"
+[ "$(cat "$tmp/out.hot")" = "consistent True" ] || fail "hot.py saw changed data: $(cat "$tmp/out.hot")"
+grep -Eq 'agent running, [0-9]+ epochs, [1-9][0-9]* promotions' "$tmp/err.hot" ||
+  fail "the hot buffer was not promoted: $(grep 'report: runtime' "$tmp/err.hot")"
+grep 'report: runtime:' "$tmp/err.hot"
 echo "ok: python3 output identical; rule 1 placed $bytes bytes in $blocks blocks; cxl $cxl, dram $dram"
 cat "$tmp/err.cxl"
