@@ -28,6 +28,10 @@ namespace tier::preload {
 namespace {
 
 std::mutex g_mu;
+// Held around every tier_region_register/unregister, and across fork: registering takes the
+// agent's epoch lock, which libtier's fork handlers do not cover, so a fork while another
+// thread registers would leave a child whose first free of a large block deadlocks.
+std::mutex g_reg_mu;
 std::unordered_map<uintptr_t, uint32_t> *g_table = nullptr;  // never freed (see shim.hpp)
 std::atomic<uint64_t> g_live{0};
 std::atomic<uint64_t> g_failed{0};
@@ -48,7 +52,19 @@ void regions_init() {
   void *bits = mmap(nullptr, kBitmapBytes, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (bits != MAP_FAILED) g_small_bits = static_cast<std::atomic<uint64_t> *>(bits);
-  pthread_atfork([] { g_mu.lock(); }, [] { g_mu.unlock(); }, [] { g_mu.unlock(); });
+  pthread_atfork(
+      [] {
+        g_reg_mu.lock();
+        g_mu.lock();
+      },
+      [] {
+        g_mu.unlock();
+        g_reg_mu.unlock();
+      },
+      [] {
+        g_mu.unlock();
+        g_reg_mu.unlock();
+      });
 }
 
 void region_added(tier_runtime *rt, void *p) {
@@ -56,6 +72,7 @@ void region_added(tier_runtime *rt, void *p) {
   size_t len = tier_usable_size(rt, p);
   if (len < alloc::kGranule) return;
   uint32_t id = 0;
+  std::unique_lock<std::mutex> reg(g_reg_mu);
   if (tier_region_register(rt, p, len, TIER_GROUP_NONE, g_shim.region_flags, &id) != TIER_OK) {
     // Still placed and accounted, only not tracked (e.g. the chunk table is full).
     g_failed.fetch_add(1, std::memory_order_relaxed);
@@ -83,6 +100,7 @@ void region_removed(tier_runtime *rt, void *p) {
     g_live.fetch_sub(1, std::memory_order_relaxed);
   }
   // Outside the table lock: unregistering waits for an epoch in progress.
+  std::lock_guard<std::mutex> reg(g_reg_mu);
   tier_region_unregister(rt, id);
 }
 
@@ -94,6 +112,7 @@ void small_granule_placed(tier_runtime *rt, uintptr_t granule) {
   if (word.load(std::memory_order_relaxed) & bit) return;  // the common case: seen before
   if (word.fetch_or(bit, std::memory_order_relaxed) & bit) return;
   uint32_t id = 0;
+  std::lock_guard<std::mutex> reg(g_reg_mu);
   if (tier_region_register(rt, reinterpret_cast<void *>(granule), alloc::kGranule, TIER_GROUP_NONE,
                            g_shim.region_flags, &id) == TIER_OK)
     g_small.fetch_add(1, std::memory_order_relaxed);
