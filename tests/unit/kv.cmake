@@ -1,0 +1,4 @@
+# The workload APIs (include/tier/kv.h, include/tier/experts.h) on the `default` emulated
+# preset: block pool semantics, prefix sharing, pins, full pools, threads under a moving agent;
+# expert registration, routing heat and prefetch reaching the fastest tier.
+tier_add_test(NAME unit_kv SOURCES test_kv.cpp LABELS unit LIBS tier_static TIMEOUT 120)
