@@ -2,3 +2,4 @@
 # preset: block pool semantics, prefix sharing, pins, full pools, threads under a moving agent;
 # expert registration, routing heat and prefetch reaching the fastest tier.
 tier_add_test(NAME unit_kv SOURCES test_kv.cpp LABELS unit LIBS tier_static TIMEOUT 120)
+tier_add_test(NAME unit_experts SOURCES test_experts.cpp LABELS unit LIBS tier_static TIMEOUT 120)
