@@ -15,8 +15,9 @@
  *    the runtime allocated can move).
  *  - tier_experts_route(layer, experts, tokens): the router's decision for one layer of one
  *    step. Each selected expert's chunks are credited `tokens` reads (tier_touch), so heat
- *    follows the tokens routed to it; pass tokens = NULL to credit one read per selection (a
- *    batched layer that reads each selected expert's weights once per step).
+ *    follows the tokens routed to it (one token at a time reads the weights once per token);
+ *    with TIER_EXPERTS_HEAT_PER_SELECTION, or tokens = NULL, one read per selection (a batched
+ *    layer reads each selected expert's weights once per step).
  *  - tier_experts_prefetch(layer, experts): the experts a predictor expects for an upcoming
  *    layer get `prefetch_weight` reads now, so the policy sees them hot at its next epoch,
  *    ahead of their use.
@@ -45,8 +46,13 @@ typedef struct tier_experts_options {
   const tier_policy *policy;  /* where the set allocates tensors (NULL = preferred fastest,
                                  then down the ranking); copied at creation */
   uint32_t prefetch_weight;   /* reads credited per prefetched expert (0 = 1) */
-  uint32_t flags;             /* reserved, 0 */
+  uint32_t flags;             /* TIER_EXPERTS_* */
 } tier_experts_options;
+
+/* tier_experts_route credits one read per selected expert, whatever its token count (a
+ * batched layer reads a selected expert's weights once per step, so memory traffic does not
+ * grow with tokens). Tokens are still counted in the statistics. Default: tokens[i] reads. */
+#define TIER_EXPERTS_HEAT_PER_SELECTION 0x1u
 
 #define TIER_EXPERTS_OPTIONS_INIT \
   { sizeof(tier_experts_options), 0u, 0u, NULL, 0u, 0u }

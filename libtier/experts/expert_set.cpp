@@ -32,11 +32,13 @@ Result<SetConfig> set_config(const tier_experts_options *o) {
                       "tier_experts_create: options->layers and experts_per_layer must be > 0");
   if (uint64_t{o->layers} * o->experts_per_layer > kMaxSlots)
     return make_error(TIER_EINVAL, "tier_experts_create: layers x experts_per_layer exceeds 2^20");
-  if (o->flags) return make_error(TIER_EINVAL, "tier_experts_create: options->flags must be 0");
+  if (o->flags & ~uint32_t{TIER_EXPERTS_HEAT_PER_SELECTION})
+    return make_error(TIER_EINVAL, "tier_experts_create: unknown options->flags");
   SetConfig c;
   c.layers = o->layers;
   c.per_layer = o->experts_per_layer;
   c.prefetch_weight = o->prefetch_weight ? o->prefetch_weight : 1;
+  c.per_selection = o->flags & TIER_EXPERTS_HEAT_PER_SELECTION;
   if (o->policy)
     c.policy = *o->policy;
   else
@@ -146,7 +148,8 @@ Status ExpertSet::route(uint32_t layer, const uint32_t *experts, const uint32_t 
       continue;
     }
     Slot &s = slots_[size_t{layer} * c_.per_layer + experts[i]];
-    if (t) tier_touch(rt_, a, s.bytes.load(std::memory_order_relaxed), t, 0);
+    const uint32_t reads = c_.per_selection ? 1 : t;
+    if (reads) tier_touch(rt_, a, s.bytes.load(std::memory_order_relaxed), reads, 0);
     s.routed_tokens.fetch_add(t, std::memory_order_relaxed);
     s.routings.fetch_add(1, std::memory_order_relaxed);
   }

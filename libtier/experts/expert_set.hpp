@@ -30,6 +30,7 @@ struct SetConfig {
   uint32_t layers = 0;
   uint32_t per_layer = 0;
   uint32_t prefetch_weight = 1;
+  bool per_selection = false;  // TIER_EXPERTS_HEAT_PER_SELECTION
   tier_policy policy{};
 };
 

@@ -237,6 +237,40 @@ TEST_CASE("experts: a prefetch hint promotes an expert before it is routed") {
   tier_experts_destroy(set);
 }
 
+TEST_CASE("experts: per-selection heat ranks by selections, not by tokens") {
+  for (const bool per_selection : {false, true}) {
+    // A fresh runtime each time: freed runs stay cached (and charged) on their node.
+    Rt rt;
+    const int hbm = rt.node_of_kind(TIER_KIND_HBM), cxl = rt.node_of_kind(TIER_KIND_CXL);
+    // Room for one 2 MiB expert (and the 5% headroom).
+    REQUIRE(tier_node_set_capacity(rt.rt, hbm, 4 * kMiB) == TIER_OK);
+    const tier_policy on_cxl = bind_to(cxl);
+    tier_experts_options o = TIER_EXPERTS_OPTIONS_INIT;
+    o.layers = 1;
+    o.experts_per_layer = 2;
+    o.policy = &on_cxl;
+    o.flags = per_selection ? TIER_EXPERTS_HEAT_PER_SELECTION : 0u;
+    tier_experts *set = nullptr;
+    REQUIRE(tier_experts_create(rt.rt, &o, &set) == TIER_OK);
+    add(set, 0, 0, 2 * kMiB);
+    add(set, 0, 1, 2 * kMiB);
+    // Expert 0: selected once a step with many tokens; expert 1: selected three times a step
+    // with one token each (three micro-batches).
+    for (int e = 0; e < 8; ++e) {
+      const uint32_t big[1] = {0}, many_tokens[1] = {50};
+      REQUIRE(tier_experts_route(set, 0, big, many_tokens, 1) == TIER_OK);
+      const uint32_t small[1] = {1};
+      for (int k = 0; k < 3; ++k) REQUIRE(tier_experts_route(set, 0, small, nullptr, 1) == TIER_OK);
+      REQUIRE(tier_epoch(rt.rt, nullptr) == TIER_OK);
+    }
+    INFO("per selection: " << per_selection);
+    CHECK(info_of(set, 0, per_selection ? 1 : 0).tier == 0);
+    CHECK(info_of(set, 0, per_selection ? 0 : 1).tier != 0);
+    CHECK(info_of(set, 0, 0).routed_tokens == 8 * 50);  // tokens are counted either way
+    tier_experts_destroy(set);
+  }
+}
+
 TEST_CASE("experts: caller-owned tensors are registered, moved and left to the caller") {
   Rt rt;
   const int hbm = rt.node_of_kind(TIER_KIND_HBM), dram = rt.node_of_kind(TIER_KIND_DRAM);
