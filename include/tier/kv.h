@@ -163,6 +163,8 @@ typedef struct tier_kv_pool_stats {
   uint64_t blocks_on_tier[8]; /* blocks the pool holds per tier now (page map / kernel) */
 } tier_kv_pool_stats;
 
+/* TIER_EINVAL for NULL or a bad size. Costs one placement query per block (blocks_on_tier):
+ * a page-map load each on emulated topologies, a move_pages(2) query each on real ones. */
 TIER_API tier_status tier_kv_pool_stats_get(tier_kv_pool *pool, tier_kv_pool_stats *stats);
 
 /* ---- Per-sequence block tables ---------------------------------------------------------- */
