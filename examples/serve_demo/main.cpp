@@ -108,6 +108,7 @@ int main(int argc, char **argv) {
 
     tier_agent_options ao = TIER_AGENT_OPTIONS_INIT;
     ao.period_ms = o.period_ms;
+    ao.half_life_epochs = o.half_life;
     if (tier_agent_start(rt, &ao) != TIER_OK)
       return fail(std::string("tier_agent_start: ") + tier_last_error());
 

@@ -39,6 +39,7 @@ void usage(FILE *out) {
                "  --subject-steps N    steps per popularity file before the next (default 150)\n"
                "  --route-tokens N     tokens drawn per layer per step (default 64)\n"
                "  --period-ms N        agent epoch period (default 50)\n"
+               "  --half-life N        agent heat half-life in epochs (default 4)\n"
                "  --seed N             routing draws (default 42)\n"
                "  --no-prefetch        no prefetch hints for the next layer\n"
                "  --json               print the final report as JSON on stdout\n"
@@ -148,6 +149,12 @@ int parse_options(int argc, char **argv, Options *o) {
       ok = (v = value()) && integer(a, v, &o->route_tokens, 1, 65536);
     } else if (a == "--period-ms") {
       ok = (v = value()) && integer(a, v, &o->period_ms, 1, 3600000);
+    } else if (a == "--half-life") {
+      ok = (v = value()) && number(a, v, &o->half_life);
+      if (ok && o->half_life <= 0) {
+        std::fprintf(stderr, "tier-serve-demo: --half-life must be > 0\n");
+        return 2;
+      }
     } else if (a == "--seed") {
       ok = (v = value()) && integer(a, v, &o->seed, 0, UINT64_MAX);
     } else {

@@ -26,6 +26,7 @@ struct Options {
   uint32_t subject_steps = 150;  // steps before routing switches to the next subject's file
   uint32_t route_tokens = 64;    // tokens drawn per layer per step (counts scaled to the batch)
   uint32_t period_ms = 50;       // agent epoch period
+  double half_life = 4;          // agent heat half-life, in epochs (the agent default)
   uint64_t seed = 42;
   bool prefetch = true;
   bool json = false;
