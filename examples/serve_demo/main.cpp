@@ -84,6 +84,18 @@ int main(int argc, char **argv) {
   ro.topology = o.topology.empty() ? nullptr : o.topology.c_str();
   if (tier_runtime_create(&ro, &rt) != TIER_OK)
     return fail(std::string("tier_runtime_create: ") + tier_last_error());
+  if (!o.capacities_mib.empty()) {
+    if (o.capacities_mib.size() != static_cast<size_t>(tier_node_count(rt)))
+      return fail("--capacities: " + std::to_string(o.capacities_mib.size()) + " values for " +
+                  std::to_string(tier_node_count(rt)) + " nodes");
+    for (int i = 0; i < tier_node_count(rt); ++i) {
+      tier_node_info info{};
+      info.size = sizeof info;
+      if (tier_node_at(rt, i, &info) != TIER_OK ||
+          tier_node_set_capacity(rt, info.id, o.capacities_mib[i] << 20) != TIER_OK)
+        return fail(std::string("--capacities: ") + tier_last_error());
+    }
+  }
   if (tier_set_policy(rt, o.policy.c_str()) != TIER_OK)
     return fail(std::string("--policy: ") + tier_last_error());
   tier_cost_model *model = nullptr;

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,8 @@ void usage(FILE *out) {
                "  --requests N         stop after N requests (default 0 = no bound)\n"
                "  --topology SPEC      runtime topology: preset or file (default: TIER_TOPOLOGY, "
                "else discovery / preset default)\n"
+               "  --capacities M,M,.. node capacities in MiB, in tier order (default: the\n"
+               "                       topology's; fixes them for comparisons across runs)\n"
                "  --policy NAME        placement policy: heat, lru, lfu, tpp, first-touch "
                "(default heat)\n"
                "  --batch N            running sequences at most (default 8)\n"
@@ -129,6 +132,18 @@ int parse_options(int argc, char **argv, Options *o) {
        : a == "--moe"      ? o->moe
        : a == "--topology" ? o->topology
                            : o->policy) = v;
+    } else if (a == "--capacities") {
+      if (!(v = value())) return 2;
+      o->capacities_mib.clear();
+      std::string text = v;
+      for (size_t pos = 0; pos <= text.size();) {
+        const size_t comma = std::min(text.find(',', pos), text.size());
+        uint64_t mib = 0;
+        if (!integer(a, text.substr(pos, comma - pos).c_str(), &mib, 2, uint64_t{1} << 30))
+          return 2;
+        o->capacities_mib.push_back(mib);
+        pos = comma + 1;
+      }
     } else if (a == "--seconds") {
       ok = (v = value()) && number(a, v, &o->seconds);
     } else if (a == "--requests") {
