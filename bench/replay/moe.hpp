@@ -17,18 +17,10 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "popularity.hpp"
 #include "workload.hpp"
 
 namespace tier::replay {
-
-struct Popularity {
-  std::string name;
-  uint64_t total_input_tokens = 0;
-  std::vector<std::vector<double>> counts;  // [layer][expert]
-};
-
-Result<Popularity> parse_popularity(const std::string &text, const std::string &origin);
-Result<Popularity> load_popularity(const std::string &path);
 
 struct MoeOptions {
   uint32_t steps = 2000;         // per file

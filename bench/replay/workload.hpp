@@ -16,6 +16,10 @@
 
 namespace tier::replay {
 
+// The readers of the reference data (workloads/: traces, popularity files, routing draws) are
+// shared with tier-serve-demo; the replay uses them as its own.
+using namespace tier::workloads;
+
 struct Workload {
   std::string name;
   std::string kind;                 // "kv" or "moe"

@@ -3,14 +3,14 @@
 # the tests do not depend on the benchmarks being enabled.
 set(replay_core_dir ${PROJECT_SOURCE_DIR}/bench/replay)
 set(replay_core
-  ${replay_core_dir}/json_reader.cpp ${replay_core_dir}/trace.cpp ${replay_core_dir}/workload.cpp
-  ${replay_core_dir}/moe.cpp ${replay_core_dir}/belady.cpp ${replay_core_dir}/engine_replay.cpp)
+  ${replay_core_dir}/workload.cpp ${replay_core_dir}/moe.cpp ${replay_core_dir}/belady.cpp
+  ${replay_core_dir}/engine_replay.cpp)
 tier_add_test(NAME unit_replay
   SOURCES test_replay_trace.cpp test_replay_engine.cpp ${replay_core}
-  LABELS unit LIBS tier_static)
+  LABELS unit LIBS tier_workloads tier_static)
 target_include_directories(unit_replay PRIVATE ${replay_core_dir})
 # Apart, because it skips (exit 77) as a whole when ../shared/data is missing.
 tier_add_test(NAME unit_replay_data
   SOURCES test_replay_data.cpp ${replay_core}
-  LABELS unit LIBS tier_static)
+  LABELS unit LIBS tier_workloads tier_static)
 target_include_directories(unit_replay_data PRIVATE ${replay_core_dir})

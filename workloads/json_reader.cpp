@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cmath>
 
-namespace tier::replay {
+namespace tier::workloads {
 
 namespace {
 
@@ -213,4 +213,4 @@ Result<JsonValue> parse_json(std::string_view text) {
   return v;
 }
 
-}  // namespace tier::replay
+}  // namespace tier::workloads

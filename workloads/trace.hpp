@@ -19,7 +19,7 @@
 
 #include "common/result.hpp"
 
-namespace tier::replay {
+namespace tier::workloads {
 
 inline constexpr uint32_t kTokensPerBlock = 512;
 
@@ -47,4 +47,4 @@ Result<Trace> load_trace(const std::string &path);
 Trace every_kth(const Trace &t, size_t k, size_t offset);
 Trace tail_from(const Trace &t, double fraction);
 
-}  // namespace tier::replay
+}  // namespace tier::workloads

@@ -7,7 +7,7 @@
 
 #include "json_reader.hpp"
 
-namespace tier::replay {
+namespace tier::workloads {
 
 namespace {
 
@@ -106,4 +106,4 @@ Trace tail_from(const Trace &t, double fraction) {
   return out;
 }
 
-}  // namespace tier::replay
+}  // namespace tier::workloads

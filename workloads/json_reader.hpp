@@ -15,7 +15,7 @@
 
 #include "common/result.hpp"
 
-namespace tier::replay {
+namespace tier::workloads {
 
 struct JsonValue {
   enum Kind { kNull, kBool, kNumber, kString, kArray, kObject } kind = kNull;
@@ -34,4 +34,4 @@ struct JsonValue {
 // Parses exactly one JSON value (surrounding whitespace allowed). Errors: "column N: ...".
 Result<JsonValue> parse_json(std::string_view text);
 
-}  // namespace tier::replay
+}  // namespace tier::workloads
