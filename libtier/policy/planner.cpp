@@ -11,7 +11,8 @@ namespace {
 thread_local Workspace t_workspace;
 }
 
-Planner::Planner(const Snapshot &snapshot) : s_(snapshot), budget_left_(snapshot.budget_bytes) {
+Planner::Planner(const Snapshot &snapshot, NodesOnly)
+    : s_(snapshot), budget_left_(snapshot.budget_bytes) {
   if (t_workspace.in_use) {
     own_ = std::make_unique<Workspace>();
     ws_ = own_.get();
@@ -34,35 +35,6 @@ Planner::Planner(const Snapshot &snapshot) : s_(snapshot), budget_left_(snapshot
   }
   index_of_id_.assign(static_cast<size_t>(max_id) + 1, -1);
   for (size_t i = 0; i < nodes_.size(); ++i) index_of_id_[nodes_[i]->id] = static_cast<int>(i);
-
-  // Units: runs of adjacent chunks with one non-zero group and owner; other chunks alone.
-  const auto &chunks = s_.chunks;
-  std::vector<Unit> &units_ = ws_->units;
-  units_.clear();
-  for (uint32_t i = 0; i < chunks.size(); ++i) {
-    const ChunkInfo &c = chunks[i];
-    const bool joins =
-        i > 0 && c.group != 0 && chunks[i - 1].group == c.group && chunks[i - 1].owner == c.owner;
-    const int node = index_of_id_[c.node];
-    if (!joins) {
-      Unit u;
-      u.first = i;
-      u.node = node;
-      units_.push_back(u);
-    }
-    Unit &u = units_.back();
-    ++u.count;
-    u.bytes += c.bytes;
-    u.pinned |= c.pinned;
-    u.split |= node != u.node;
-    u.heat += c.temperature;
-    u.last_move_epoch =
-        std::max(u.last_move_epoch,
-                 static_cast<uint32_t>(std::min<uint64_t>(c.last_move_epoch, UINT32_MAX)));
-  }
-  ws_->moved.assign(units_.size(), 0);
-  ws_->key.assign(units_.size(), 0.0f);
-  ws_->want.assign(units_.size(), -1);
 }
 
 Planner::~Planner() {
