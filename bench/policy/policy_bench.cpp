@@ -6,10 +6,11 @@
 // which a tenth of the hot set has shifted: so every policy has real promotions and demotions
 // to find, under a 1 GiB budget (the "typical epoch") and without a budget (the worst case).
 // Touch is measured on one chunk (L1-resident), over 4096 chunks, and from two threads on
-// distinct chunks (uncontended) and on one chunk (contended).
+// distinct chunks (uncontended) and on one chunk (contended), next to its two parts alone.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -184,6 +185,22 @@ void BM_touch_two_threads_same(benchmark::State &state) {
   for (auto _ : state) t.touch(p, 64, 1, 0);
 }
 BENCHMARK(BM_touch_two_threads_same)->Threads(2)->UseRealTime();
+
+// Where a touch's time goes: the address lookup alone (bounds check, two dependent loads) ...
+void BM_touch_lookup_only(benchmark::State &state) {
+  heat::ChunkTable &t = touch_table();
+  const void *p = reinterpret_cast<const void *>(kBase + 4096);
+  for (auto _ : state) benchmark::DoNotOptimize(t.find(p));
+}
+BENCHMARK(BM_touch_lookup_only);
+
+// ... and the counter update alone: one relaxed fetch_add on an L1-resident line, which x86
+// can only do as a locked instruction.
+void BM_touch_locked_add_only(benchmark::State &state) {
+  alignas(64) static std::atomic<uint64_t> counter{0};
+  for (auto _ : state) counter.fetch_add(1, std::memory_order_relaxed);
+}
+BENCHMARK(BM_touch_locked_add_only);
 
 // Object-level touch (a KV block or an expert): group id -> first chunk.
 void BM_touch_group(benchmark::State &state) {

@@ -26,25 +26,23 @@ namespace tier::policy {
 namespace {
 
 void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
-  Planner p(s);
-  const auto &units = p.units();
-  const int tiers = p.tier_count();
-
-  // Capacity each non-last tier offers to movable tracked data.
-  std::vector<int64_t> tracked(p.node_count(), 0), fixed(p.node_count(), 0);
+  // Capacity each non-last tier offers to movable tracked data: computed in the pass that
+  // builds the units (the node indexes are the planner's, known before any unit is built).
+  std::vector<int64_t> tracked(s.nodes.size(), 0), fixed(s.nodes.size(), 0);
   heat::LogHistogram hist;
-  auto &key = p.keys();
-  for (size_t i = 0; i < units.size(); ++i) {
-    const Unit &u = units[i];
-    key[i] = static_cast<float>(u.density());
+  Planner p(s, [&](uint32_t, const Unit &u, float &key) {
+    key = static_cast<float>(u.density());
     // A split unit (a move carried out only in part) is counted on its first chunk's node;
     // the threshold is an estimate either way, and the planner's accounting is exact.
     tracked[u.node] += static_cast<int64_t>(u.bytes);
     if (u.pinned)
       fixed[u.node] += static_cast<int64_t>(u.bytes);
     else
-      hist.add(key[i], u.bytes);
-  }
+      hist.add(key, u.bytes);
+  });
+  const auto &units = p.units();
+  const int tiers = p.tier_count();
+  auto &key = p.keys();
   std::vector<double> threshold(tiers, INFINITY);
   int64_t cumulative = 0;
   for (int t = 0; t < tiers - 1; ++t) {

@@ -11,7 +11,8 @@ namespace {
 thread_local Workspace t_workspace;
 }
 
-Planner::Planner(const Snapshot &snapshot) : s_(snapshot), budget_left_(snapshot.budget_bytes) {
+Planner::Planner(const Snapshot &snapshot, NodesOnly)
+    : s_(snapshot), budget_left_(snapshot.budget_bytes) {
   if (t_workspace.in_use) {
     own_ = std::make_unique<Workspace>();
     ws_ = own_.get();
@@ -34,35 +35,6 @@ Planner::Planner(const Snapshot &snapshot) : s_(snapshot), budget_left_(snapshot
   }
   index_of_id_.assign(static_cast<size_t>(max_id) + 1, -1);
   for (size_t i = 0; i < nodes_.size(); ++i) index_of_id_[nodes_[i]->id] = static_cast<int>(i);
-
-  // Units: runs of adjacent chunks with one non-zero group and owner; other chunks alone.
-  const auto &chunks = s_.chunks;
-  std::vector<Unit> &units_ = ws_->units;
-  units_.clear();
-  for (uint32_t i = 0; i < chunks.size(); ++i) {
-    const ChunkInfo &c = chunks[i];
-    const bool joins =
-        i > 0 && c.group != 0 && chunks[i - 1].group == c.group && chunks[i - 1].owner == c.owner;
-    const int node = index_of_id_[c.node];
-    if (!joins) {
-      Unit u;
-      u.first = i;
-      u.node = node;
-      units_.push_back(u);
-    }
-    Unit &u = units_.back();
-    ++u.count;
-    u.bytes += c.bytes;
-    u.pinned |= c.pinned;
-    u.split |= node != u.node;
-    u.heat += c.temperature;
-    u.last_move_epoch =
-        std::max(u.last_move_epoch,
-                 static_cast<uint32_t>(std::min<uint64_t>(c.last_move_epoch, UINT32_MAX)));
-  }
-  ws_->moved.assign(units_.size(), 0);
-  ws_->key.assign(units_.size(), 0.0f);
-  ws_->want.assign(units_.size(), -1);
 }
 
 Planner::~Planner() {
@@ -148,9 +120,11 @@ class Exchange {
         rules_(rules),
         tiers_(p.tier_count()),
         victims_(p.workspace().victims),
+        heaped_(p.workspace().victims_heaped),
         cands_(p.workspace().candidates) {
     victims_.resize(p.node_count());
     for (auto &h : victims_) h.clear();
+    heaped_.assign(p.node_count(), 0);
     cands_.clear();
   }
 
@@ -166,17 +140,24 @@ class Exchange {
   bool colder(uint32_t a, uint32_t b) const {
     return key_[a] != key_[b] ? key_[a] < key_[b] : p_.id(units_[a]) < p_.id(units_[b]);
   }
+  // The same order on heap entries, which carry their key (the id is needed only on ties).
+  bool colder(const Ranked &a, const Ranked &b) const {
+    return a.key != b.key ? a.key < b.key : p_.id(units_[a.unit]) < p_.id(units_[b.unit]);
+  }
+  Ranked ranked(uint32_t u) const { return Ranked{key_[u], u}; }
   // Heap order that puts the coldest unit in front.
   struct Hotter {
     const Exchange *x;
-    bool operator()(uint32_t a, uint32_t b) const { return x->colder(b, a); }
+    bool operator()(const Ranked &a, const Ranked &b) const { return x->colder(b, a); }
   };
   Hotter hotter_cmp() const { return Hotter{this}; }
   Mark keep_in(int t) const { return t == tiers_ - 1 ? Mark::kZero : rules_.keep; }
 
-  // One pass over the units builds, per node of every non-last tier, a min-heap (coldest in
-  // front) of the units it could evict, and the promotion candidates. Units the pressure pass
-  // moves are skipped lazily when they come up.
+  // One pass over the units collects, per node of every non-last tier, the units it could
+  // evict, and the promotion candidates. A node's victims become a min-heap (coldest in
+  // front) the first time they are asked for: most epochs consult only the fastest tier's,
+  // and heapifying the few hundred thousand residents of a middle tier is most of the cost
+  // of a small plan. Units the pressure pass moves are skipped lazily when they come up.
   void build_victims_and_candidates() {
     smallest_ = UINT64_MAX;
     const int last = tiers_ - 1;
@@ -184,27 +165,37 @@ class Exchange {
       const Unit &unit = units_[u];
       if (unit.pinned || p_.cooling(unit, rules_.cooldown)) continue;
       const int tier = p_.tier_of(unit);
-      if (tier != last && !unit.split) victims_[unit.node].push_back(u);
+      if (tier != last && !unit.split) victims_[unit.node].push_back(ranked(u));
       if (want_[u] >= 0 && want_[u] < tier) {
-        cands_.push_back(u);
+        cands_.push_back(ranked(u));
         smallest_ = std::min(smallest_, unit.bytes);
       }
     }
-    for (auto &h : victims_) std::make_heap(h.begin(), h.end(), hotter_cmp());
+  }
+  // Node n's victims as a heap; every access goes through here, so the heap is built from
+  // exactly what the scan collected, and the order of evictions does not depend on when.
+  std::vector<Ranked> &victim_heap(int n) {
+    auto &h = victims_[n];
+    if (!heaped_[n]) {
+      std::make_heap(h.begin(), h.end(), hotter_cmp());
+      heaped_[n] = 1;
+    }
+    return h;
   }
   int top_victim(int n) {
-    auto &h = victims_[n];
-    while (!h.empty() && p_.moved(h.front())) pop_victim(n);
-    return h.empty() ? -1 : static_cast<int>(h.front());
+    auto &h = victim_heap(n);
+    while (!h.empty() && p_.moved(h.front().unit)) pop_victim(n);
+    return h.empty() ? -1 : static_cast<int>(h.front().unit);
   }
   void pop_victim(int n) {
-    auto &h = victims_[n];
+    auto &h = victim_heap(n);
     std::pop_heap(h.begin(), h.end(), hotter_cmp());
     h.pop_back();
   }
   void push_victim(int n, uint32_t u) {
-    victims_[n].push_back(u);
-    std::push_heap(victims_[n].begin(), victims_[n].end(), hotter_cmp());
+    auto &h = victim_heap(n);
+    h.push_back(ranked(u));
+    std::push_heap(h.begin(), h.end(), hotter_cmp());
   }
 
   // Moves unit v from tier `from` to the nearest slower tier that takes it; when none has
@@ -302,14 +293,14 @@ class Exchange {
   }
 
   void promote() {
-    std::vector<uint32_t> &cands = cands_;
+    std::vector<Ranked> &cands = cands_;
     const uint64_t smallest = smallest_;
-    auto colder_cmp = [this](uint32_t a, uint32_t b) { return colder(a, b); };
+    auto colder_cmp = [this](const Ranked &a, const Ranked &b) { return colder(a, b); };
     std::make_heap(cands.begin(), cands.end(), colder_cmp);  // hottest in front
     closed_.assign(tiers_, 0);
     while (!cands.empty() && p_.budget_left() >= smallest) {
       std::pop_heap(cands.begin(), cands.end(), colder_cmp);
-      const uint32_t c = cands.back();
+      const uint32_t c = cands.back().unit;
       cands.pop_back();
       if (p_.moved(c)) continue;  // demoted by the pressure pass
       const int tc = p_.tier_of(units_[c]);
@@ -325,8 +316,9 @@ class Exchange {
   const std::vector<int8_t> &want_;
   const ExchangeRules &rules_;
   const int tiers_;
-  std::vector<std::vector<uint32_t>> &victims_;
-  std::vector<uint32_t> &cands_;
+  std::vector<std::vector<Ranked>> &victims_;
+  std::vector<uint8_t> &heaped_;
+  std::vector<Ranked> &cands_;
   std::vector<uint8_t> closed_;
   uint64_t smallest_ = UINT64_MAX;  // bytes of the smallest promotion candidate
 };

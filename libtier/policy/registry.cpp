@@ -85,11 +85,10 @@ Status validate_snapshot(const Snapshot &s) {
     known[n.id] = 1;
   }
   if (s.chunks.size() >= UINT32_MAX) return make_error(TIER_EINVAL, "snapshot: too many chunks");
-  // Chunk ids unique and groups contiguous: both checked with sorted copies to stay
-  // O(n log n) in the worst case without hashing; the common case (ids ascending, as the
-  // chunk table emits them) skips the sort.
-  std::vector<uint64_t> ids;
-  ids.reserve(s.chunks.size());
+  // Chunk ids unique and groups contiguous: ids strictly ascending (as the chunk table emits
+  // them) are unique, which the loop below sees without a copy; otherwise a sorted copy keeps
+  // it O(n log n) in the worst case without hashing.
+  bool ascending = true;
   uint32_t max_group = 0;
   for (size_t i = 0; i < s.chunks.size(); ++i) {
     const ChunkInfo &c = s.chunks[i];
@@ -102,12 +101,17 @@ Status validate_snapshot(const Snapshot &s) {
       return make_error(TIER_EINVAL, "snapshot: group " + std::to_string(c.group) +
                                          " spans owners " + std::to_string(c.owner) + " and " +
                                          std::to_string(s.chunks[i - 1].owner));
-    ids.push_back(c.id);
+    ascending &= i == 0 || s.chunks[i - 1].id < c.id;
     max_group = std::max(max_group, c.group);
   }
-  if (!std::is_sorted(ids.begin(), ids.end())) std::sort(ids.begin(), ids.end());
-  if (auto d = std::adjacent_find(ids.begin(), ids.end()); d != ids.end())
-    return make_error(TIER_EINVAL, "snapshot: chunk id " + std::to_string(*d) + " listed twice");
+  if (!ascending) {
+    std::vector<uint64_t> ids;
+    ids.reserve(s.chunks.size());
+    for (const ChunkInfo &c : s.chunks) ids.push_back(c.id);
+    std::sort(ids.begin(), ids.end());
+    if (auto d = std::adjacent_find(ids.begin(), ids.end()); d != ids.end())
+      return make_error(TIER_EINVAL, "snapshot: chunk id " + std::to_string(*d) + " listed twice");
+  }
   // A group seen again after another group started is not adjacent.
   std::vector<uint8_t> seen(static_cast<size_t>(max_group) + 1, 0);
   for (size_t i = 0; i < s.chunks.size(); ++i) {

@@ -163,7 +163,7 @@ TEST_CASE("conformance: a node over capacity is relieved coldest first") {
         c.temperature = 10.0f * static_cast<float>(i + 1);
         c.total_accesses = 100 * (i + 1);
         c.last_access_epoch = 50 + i;
-        c.history = 1u << (50 - i);  // accessed long ago, not in the last epochs
+        c.history = 1u << (18 - i);  // accessed long ago, not in the last epochs
       }
       s.nodes[0].capacity = 5 * kChunk;  // the capacity was cut
       auto plan = policy_named(name).plan(s);
