@@ -1,0 +1,69 @@
+// daemon_harness.hpp - helpers for tierd's integration tests: a temporary directory, tierd and
+// client processes, a control connection, and polling with generous deadlines (the tests run
+// on a loaded two-core machine; nothing here asserts on timing).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "client/daemon_protocol.hpp"
+
+namespace tier::test {
+
+std::string env_or_skip(const char *name);  // exits 77 (skip) when unset
+
+struct TempDir {
+  TempDir();
+  ~TempDir();
+  std::string path;
+  std::string file(const std::string &name) const { return path + "/" + name; }
+};
+
+// Spawns argv with extra environment entries, stdout and stderr appended to `log`.
+pid_t spawn(const std::vector<std::string> &argv, const std::vector<std::string> &env,
+            const std::string &log);
+// Waits for pid (up to `seconds`); returns its wait status, or -1 on timeout (then kills it).
+int wait_exit(pid_t pid, double seconds);
+bool alive(pid_t pid);
+
+// Polls pred every 20 ms until it holds or `seconds` pass.
+bool eventually(const std::function<bool()> &pred, double seconds);
+
+std::string read_text(const std::string &path);
+void write_text(const std::string &path, const std::string &text);
+int count_fds(pid_t pid);
+
+struct Tierd {
+  Tierd(const TempDir &dir, std::vector<std::string> extra = {});
+  ~Tierd();  // SIGTERM, then SIGKILL
+  void start();
+  void kill9();
+  std::string log() const { return read_text(log_path); }
+  std::string socket;
+  std::string log_path;
+  std::vector<std::string> extra;
+  pid_t pid = -1;
+};
+
+// A client process (tier_daemon_client) talking to `tierd`.
+struct Client {
+  Client(const TempDir &dir, const std::string &name, const std::string &socket, int chunks,
+         int hot, std::vector<std::string> env = {});
+  ~Client();
+  // Last status line: phase, hot blocks on the fast tier, hot set size, rounds.
+  bool converged(int phase) const;
+  std::string phase_file, status_file, log_path;
+  pid_t pid = -1;
+};
+
+// One control request; the reply's raw bytes (empty when tierd did not answer).
+std::vector<char> control(const std::string &socket, daemon_proto::MsgType type,
+                          const daemon_proto::CtlMsg &extra = {});
+// Clients tierd lists now (-1 when it does not answer).
+int client_count(const std::string &socket);
+std::vector<daemon_proto::ClientStatus> clients(const std::string &socket);
+
+}  // namespace tier::test
