@@ -6,10 +6,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -213,6 +216,84 @@ int client_count(const std::string &socket) {
   uint32_t total;
   std::memcpy(&total, r.data() + offsetof(dp::ClientsReply, total), sizeof total);
   return static_cast<int>(total);
+}
+
+}  // namespace tier::test
+
+namespace tier::test {
+
+RawClient::RawClient(const std::string &socket) {
+  Result<int> r = dp::connect_socket(socket);
+  if (r) fd = *r;
+}
+
+RawClient::~RawClient() {
+  if (fd >= 0) ::close(fd);
+  if (shm) ::munmap(shm, shm_len);
+}
+
+int RawClient::hello(const Hello &h) {
+  auto m = dp::make_message<dp::HelloMsg>(dp::MsgType::kHello);
+  m.h.version = h.version;
+  m.pid = h.pid ? h.pid : ::getpid();
+  m.chunk_shift = 21;
+  m.capacity = h.capacity;
+  m.max_requests = 16;
+  m.emulated = 1;
+  m.nnodes = 2;
+  m.nodes[0] = 0;
+  m.nodes[1] = 1;
+  int mfd = -1;
+  if (h.attach_memfd) {
+    mfd = ::memfd_create("raw-client", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    capacity = h.capacity;
+    shm_len = dp::shm_bytes(h.capacity <= dp::kMaxCapacity ? h.capacity : 1, 16);
+    if (::ftruncate(mfd, static_cast<off_t>(shm_len)) != 0) return 0;
+    shm = ::mmap(nullptr, shm_len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    auto *hd = static_cast<dp::ShmHeader *>(shm);
+    hd->magic = dp::kShmMagic;
+    hd->version = dp::kVersion;
+    hd->capacity = h.capacity;
+    hd->max_requests = 16;
+    hd->chunk_shift = 21;
+    if (h.seal) ::fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
+  }
+  const bool sent = static_cast<bool>(dp::send_message(fd, &m, sizeof m, mfd));
+  if (mfd >= 0) ::close(mfd);
+  if (!sent) return 0;
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 10000) != 1) return 0;
+  char buf[512];
+  Result<size_t> n = dp::recv_message(fd, buf, sizeof buf);
+  if (!n) return 0;
+  dp::MsgHeader hd;
+  std::memcpy(&hd, buf, sizeof hd);
+  return hd.type;
+}
+
+void RawClient::region_add(uint32_t id, uint64_t base, uint64_t length, uint64_t generation) {
+  auto m = dp::make_message<dp::RegionMsg>(dp::MsgType::kRegionAdd);
+  m.region_id = id;
+  m.base = base;
+  m.length = length;
+  m.generation = generation;
+  (void)dp::send_message(fd, &m, sizeof m);
+}
+
+void RawClient::publish(const std::vector<dp::ShmChunk> &entries, uint32_t count,
+                        uint64_t region_generation) {
+  auto *h = static_cast<dp::ShmHeader *>(shm);
+  const uint32_t seq = h->seq.load();
+  h->seq.store(seq + 1);
+  std::memcpy(dp::shm_chunks(shm, 16), entries.data(),
+              std::min<size_t>(entries.size(), capacity) * sizeof(dp::ShmChunk));
+  h->count.store(count);
+  h->region_generation.store(region_generation);
+  h->seq.store(seq + 2);
+}
+
+void RawClient::send_raw(const void *data, size_t len) {
+  (void)::send(fd, data, len, MSG_NOSIGNAL);
 }
 
 }  // namespace tier::test

@@ -67,3 +67,33 @@ int client_count(const std::string &socket);
 std::vector<daemon_proto::ClientStatus> clients(const std::string &socket);
 
 }  // namespace tier::test
+
+namespace tier::test {
+
+// A hand-made client speaking the protocol directly, so tests can send what libtier never
+// would. Every knob defaults to what a well-behaved client sends.
+struct RawClient {
+  struct Hello {
+    int32_t pid = 0;  // 0 = our own
+    uint16_t version = daemon_proto::kVersion;
+    uint32_t capacity = 64;
+    bool attach_memfd = true;
+    bool seal = true;
+  };
+  explicit RawClient(const std::string &socket);
+  ~RawClient();
+  bool connected() const { return fd >= 0; }
+  // Sends the hello; returns the reply type (kHelloOk, kError) or 0 when none came.
+  int hello(const Hello &h);
+  void region_add(uint32_t id, uint64_t base, uint64_t length, uint64_t generation);
+  // Publishes entries (written as given, count as given) under the seqlock.
+  void publish(const std::vector<daemon_proto::ShmChunk> &entries, uint32_t count,
+               uint64_t region_generation);
+  void send_raw(const void *data, size_t len);
+  int fd = -1;
+  void *shm = nullptr;
+  size_t shm_len = 0;
+  uint32_t capacity = 0;
+};
+
+}  // namespace tier::test
