@@ -171,8 +171,10 @@ EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
     if (read_table(c, epoch_, factor, node_ids_, &why) == TableRead::kRefused) {
       ++c->refusals;
       ++refusals_total;
-      log_("warn",
-           "client " + std::to_string(c->pid) + " (" + c->comm + "): table refused: " + why);
+      if (why != c->last_refusal)
+        log_("warn",
+             "client " + std::to_string(c->pid) + " (" + c->comm + "): table refused: " + why);
+      c->last_refusal = why;
     }
     const double weight = std::exp2(std::clamp(c->priority, -8, 8) / 2.0);
     std::unordered_map<uint32_t, uint32_t> groups;
