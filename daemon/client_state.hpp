@@ -75,7 +75,7 @@ struct ClientState {
   uint64_t region_generation = 0;   // of the last region message
   std::vector<DaemonChunk> chunks;  // sorted by addr
   uint64_t refusals = 0;
-  std::string last_refusal;  // logged once, not every epoch while it lasts
+  std::string last_refusal;           // logged once, not every epoch while it lasts
   uint32_t requests_outstanding = 0;  // requests of the batch the client has not applied
   uint32_t request_gen = 0;
   std::unique_ptr<migrate::Mover> mover;  // real NUMA: move_pages on pid

@@ -4,9 +4,10 @@
 // which is what makes them visible to tierd), then touches a hot set of H blocks every few
 // milliseconds. The hot set is blocks [P*H, P*H+H) mod N, where P (the phase) is read from
 // --phase-file each round, so a test shifts it by rewriting that file. Every round it writes
-// "<phase> <hot blocks on the fastest tier> <H> <rounds>" to --status (atomically, by rename),
-// checked with tier_where. Exits on SIGTERM or after --seconds; exit status 0 when every
-// block still holds the pattern written into it (moves lose no data).
+// "<phase> <hot blocks on the fastest tier> <H> <rounds> <bitmask of all blocks on the fastest
+// tier>" to --status (atomically, by rename), checked with tier_where; the blocks' addresses go
+// to <status>.blocks once, one hex address a line. Exits on SIGTERM or after --seconds; exit status
+// 0 when every block still holds the pattern written into it (moves lose no data).
 #include <signal.h>
 #include <unistd.h>
 
@@ -92,6 +93,22 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  if (!status_file.empty()) {
+    const std::string path = status_file + ".blocks", tmp = path + ".tmp";
+    if (FILE *f = std::fopen(tmp.c_str(), "w")) {
+      for (char *b : blocks) std::fprintf(f, "%p\n", static_cast<void *>(b));
+      std::fclose(f);
+      std::rename(tmp.c_str(), path.c_str());
+    }
+  }
+  auto on_fast_tier = [&](char *block) {
+    tier_where_result w{};
+    w.size = sizeof w;
+    if (tier_where(rt, block, kBlock, &w) != TIER_OK) return false;
+    for (int e = 0; e < w.nentries; ++e)
+      if (w.entries[e].node == fast_node && w.entries[e].bytes == kBlock) return true;
+    return false;
+  };
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   uint64_t rounds = 0;
   while (!g_stop && std::chrono::steady_clock::now() < end) {
@@ -100,18 +117,17 @@ int main(int argc, char **argv) {
     for (int k = 0; k < hot; ++k) {
       const int b = (phase * hot + k) % n;
       tier_touch(rt, blocks[b], kBlock, 1000, 0);
-      tier_where_result w{};
-      w.size = sizeof w;
-      if (tier_where(rt, blocks[b], kBlock, &w) == TIER_OK)
-        for (int e = 0; e < w.nentries; ++e)
-          if (w.entries[e].node == fast_node && w.entries[e].bytes == kBlock) ++on_fast;
+      if (on_fast_tier(blocks[b])) ++on_fast;
     }
     ++rounds;
     if (!status_file.empty() && rounds % 4 == 0) {
       const std::string tmp = status_file + ".tmp";
       if (FILE *f = std::fopen(tmp.c_str(), "w")) {
-        std::fprintf(f, "%d %d %d %llu\n", phase, on_fast, hot,
-                     static_cast<unsigned long long>(rounds));
+        unsigned long long mask = 0;
+        for (int i = 0; i < n && i < 64; ++i)
+          if (on_fast_tier(blocks[i])) mask |= 1ull << i;
+        std::fprintf(f, "%d %d %d %llu %llu\n", phase, on_fast, hot,
+                     static_cast<unsigned long long>(rounds), mask);
         std::fclose(f);
         std::rename(tmp.c_str(), status_file.c_str());
       }

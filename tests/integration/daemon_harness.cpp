@@ -179,6 +179,21 @@ bool Client::converged(int phase) const {
   return p == phase && on_fast == hot;
 }
 
+uint64_t Client::fast_mask() const {
+  std::istringstream in(read_text(status_file));
+  uint64_t p, f, h, r, mask = 0;
+  in >> p >> f >> h >> r >> mask;
+  return mask;
+}
+
+std::vector<uint64_t> Client::blocks() const {
+  std::istringstream in(read_text(status_file + ".blocks"));
+  std::vector<uint64_t> out;
+  std::string line;
+  while (in >> line) out.push_back(std::stoull(line, nullptr, 16));
+  return out;
+}
+
 std::vector<char> control(const std::string &socket, dp::MsgType type, const dp::CtlMsg &extra) {
   Result<int> fd = dp::connect_socket(socket);
   if (!fd) return {};

@@ -55,6 +55,8 @@ struct Client {
   ~Client();
   // Last status line: phase, hot blocks on the fast tier, hot set size, rounds.
   bool converged(int phase) const;
+  uint64_t fast_mask() const;            // blocks on the fast tier (bit i = block i)
+  std::vector<uint64_t> blocks() const;  // the blocks' addresses
   std::string phase_file, status_file, log_path;
   pid_t pid = -1;
 };
