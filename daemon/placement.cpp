@@ -135,6 +135,23 @@ uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &mov
   return done;
 }
 
+void Placement::refresh_nodes(ClientState *c) {
+  // Real NUMA: the kernel is the truth about where a client's pages are (tierd's own moves,
+  // the kernel's NUMA balancing, the client's mbind). One query per client and epoch: the
+  // node of each chunk's first page, on the client's pid.
+  if (c->chunks.empty()) return;
+  std::vector<void *> pages(c->chunks.size());
+  std::vector<int> status(c->chunks.size(), -1);
+  for (size_t i = 0; i < c->chunks.size(); ++i)
+    pages[i] = reinterpret_cast<void *>(c->chunks[i].addr & ~(prim::kPageSize - 1));
+  long not_moved = 0;
+  if (prim::ops().move_pages(c->pid, pages.size(), pages.data(), nullptr, status.data(), 0,
+                             &not_moved) != 0)
+    return;  // the client is exiting (ESRCH) or not ours to query: keep what it published
+  for (size_t i = 0; i < c->chunks.size(); ++i)
+    c->chunks[i].node = status[i] >= 0 && topology_.find(status[i]) ? status[i] : -1;
+}
+
 EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
   const uint64_t start = monotonic_ns();
   EpochSummary sum;
@@ -176,6 +193,7 @@ EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
              "client " + std::to_string(c->pid) + " (" + c->comm + "): table refused: " + why);
       c->last_refusal = why;
     }
+    if (!c->emulated) refresh_nodes(c);
     const double weight = std::exp2(std::clamp(c->priority, -8, 8) / 2.0);
     std::unordered_map<uint32_t, uint32_t> groups;
     for (size_t i = 0; i < c->chunks.size(); ++i) {

@@ -80,6 +80,7 @@ class Placement {
   };
   uint64_t dispatch(ClientState *client, const std::vector<PlannedMove> &moves, uint64_t *bytes);
   void collect_results(ClientState *client);
+  void refresh_nodes(ClientState *client);
 
   DaemonOptions options_;
   Topology topology_;
