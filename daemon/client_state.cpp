@@ -125,7 +125,8 @@ TableRead read_table(ClientState *c, uint64_t epoch, double factor,
                      const std::vector<int32_t> &nodes, std::string *why) {
   auto *h = static_cast<dp::ShmHeader *>(c->shm);
   const dp::ShmChunk *src = dp::shm_chunks(c->shm, c->max_requests);
-  std::vector<dp::ShmChunk> copy;
+  // Reused between epochs and clients (event-loop thread only): no allocation per epoch.
+  static thread_local std::vector<dp::ShmChunk> copy;
   bool consistent = false;
   uint64_t region_gen = 0;
   for (int attempt = 0; attempt < 4 && !consistent; ++attempt) {
@@ -155,7 +156,8 @@ TableRead read_table(ClientState *c, uint64_t epoch, double factor,
   }
   // Merge by address: a chunk seen before keeps its heat; a new one starts from its current
   // counter, so what it saw before tierd knew it does not count as one burst.
-  std::vector<DaemonChunk> next;
+  std::vector<DaemonChunk> &next = c->spare;
+  next.clear();
   next.reserve(copy.size());
   const auto epoch32 = static_cast<uint32_t>(epoch);
   size_t j = 0;
@@ -186,7 +188,7 @@ TableRead read_table(ClientState *c, uint64_t epoch, double factor,
     if (delta) d.last_access_epoch = epoch32;
     next.push_back(d);
   }
-  c->chunks = std::move(next);
+  std::swap(c->chunks, c->spare);
   return TableRead::kUpdated;
 }
 

@@ -74,6 +74,7 @@ struct ClientState {
   RegionMap regions;
   uint64_t region_generation = 0;   // of the last region message
   std::vector<DaemonChunk> chunks;  // sorted by addr
+  std::vector<DaemonChunk> spare;   // the previous epoch's vector, reused (no page faults)
   uint64_t refusals = 0;
   std::string last_refusal;           // logged once, not every epoch while it lasts
   uint32_t requests_outstanding = 0;  // requests of the batch the client has not applied

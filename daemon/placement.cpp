@@ -160,7 +160,11 @@ EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
   tc.half_life_epochs = options_.half_life_epochs;
   const double factor = heat::decay_factor(tc);
 
-  policy::Snapshot snap;
+  // The snapshot and its index are members so their memory (about 90 bytes a chunk) is
+  // reused between epochs rather than faulted in afresh.
+  policy::Snapshot &snap = snap_;
+  snap.nodes.clear();
+  snap.chunks.clear();
   snap.epoch = epoch_;
   snap.budget_bytes =
       options_.budget_bytes_per_epoch ? options_.budget_bytes_per_epoch : UINT64_MAX;
@@ -176,12 +180,13 @@ EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
   }
   client::apply_watermarks(&snap.nodes, options_.low_watermark, options_.high_watermark);
 
-  struct Ref {
-    ClientState *client;
-    size_t index;
-  };
-  std::vector<Ref> refs;
+  std::vector<Ref> &refs = refs_;
+  refs.clear();
   uint32_t next_group = 1;
+  size_t expected = 0;
+  for (const ClientState *c : clients) expected += c->chunks.size() + 64;
+  refs.reserve(expected);
+  snap.chunks.reserve(expected);
   for (ClientState *c : clients) {
     collect_results(c);
     std::string why;
@@ -217,7 +222,10 @@ EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
       ci.last_access_epoch = d.last_access_epoch;
       ci.last_move_epoch = d.last_move_epoch;
       for (policy::NodeState &n : snap.nodes)
-        if (n.id == d.node) n.used += d.bytes;
+        if (n.id == d.node) {
+          n.used += d.bytes;
+          break;
+        }
       snap.chunks.push_back(ci);
       refs.push_back({c, i});
     }
@@ -226,7 +234,10 @@ EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
   chunks_last = sum.chunks;
 
   const uint64_t plan_start = monotonic_ns();
-  Result<policy::Plan> plan = policy_->plan(snap);
+  // The snapshot is valid by construction: ids are positions, every node is one of ours, and
+  // each client's groups were checked contiguous (check_entries) and renumbered apart. So the
+  // policy's own O(n log n) validation is skipped.
+  Result<policy::Plan> plan = policy_->plan_unchecked(snap);
   sum.plan_ns = monotonic_ns() - plan_start;
   if (!plan) {
     log_("error", "epoch " + std::to_string(epoch_) + ": " + plan.error().message);

@@ -82,6 +82,12 @@ class Placement {
   void collect_results(ClientState *client);
   void refresh_nodes(ClientState *client);
 
+  struct Ref {  // a snapshot chunk id -> the client and its chunk
+    ClientState *client;
+    size_t index;
+  };
+  policy::Snapshot snap_;
+  std::vector<Ref> refs_;
   DaemonOptions options_;
   Topology topology_;
   std::vector<int32_t> node_ids_;
