@@ -1,5 +1,6 @@
 // daemon_client.cpp - a libtier client process for tierd's integration tests.
 //
+// Options: --chunks N --hot H --phase-file F --status F --seconds S --slow TIER --agent 0|1.
 // Allocates N chunk-sized blocks on the slowest tier, registers each (tier_region_register,
 // which is what makes them visible to tierd), then touches a hot set of H blocks every few
 // milliseconds. The hot set is blocks [P*H, P*H+H) mod N, where P (the phase) is read from
@@ -43,7 +44,7 @@ int read_phase(const std::string &path) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  int n = 8, hot = 2;
+  int n = 8, hot = 2, agent = 0;
   double seconds = 600;
   std::string phase_file, status_file, slow = "tier:1";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -60,6 +61,8 @@ int main(int argc, char **argv) {
       status_file = v;
     else if (a == "--slow")
       slow = v;
+    else if (a == "--agent")
+      agent = std::atoi(v.c_str());
   }
   signal(SIGTERM, on_term);
   tier_runtime *rt = nullptr;
@@ -109,6 +112,16 @@ int main(int argc, char **argv) {
       if (w.entries[e].node == fast_node && w.entries[e].bytes == kBlock) return true;
     return false;
   };
+  // --agent 1: the in-process agent runs too; it stands aside while tierd serves the process
+  // and takes over when tierd is gone.
+  if (agent) {
+    tier_agent_options ao = TIER_AGENT_OPTIONS_INIT;
+    ao.period_ms = 50;
+    if (tier_agent_start(rt, &ao) != TIER_OK) {
+      std::fprintf(stderr, "client: agent: %s\n", tier_last_error());
+      return 2;
+    }
+  }
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   uint64_t rounds = 0;
   while (!g_stop && std::chrono::steady_clock::now() < end) {
@@ -134,6 +147,13 @@ int main(int argc, char **argv) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  tier_agent_stats st{};
+  st.size = sizeof st;
+  if (tier_agent_stats_get(rt, &st) == TIER_OK)
+    std::fprintf(stderr, "client: agent epochs %llu, promotions %llu, bytes moved %llu\n",
+                 static_cast<unsigned long long>(st.epochs),
+                 static_cast<unsigned long long>(st.promotions),
+                 static_cast<unsigned long long>(st.bytes_moved));
   int bad = 0;
   for (int i = 0; i < n; ++i)
     for (size_t off = 0; off < kBlock; off += 4096)

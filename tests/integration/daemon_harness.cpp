@@ -153,17 +153,17 @@ Tierd::~Tierd() {
 }
 
 Client::Client(const TempDir &dir, const std::string &name, const std::string &socket, int chunks,
-               int hot, std::vector<std::string> env, const std::string &slow)
+               int hot, std::vector<std::string> env, const std::string &slow, bool agent)
     : phase_file(dir.file(name + ".phase")),
       status_file(dir.file(name + ".status")),
       log_path(dir.file(name + ".log")) {
   write_text(phase_file, "0\n");
   env.push_back("TIER_DAEMON_SOCKET=" + socket);
   env.push_back("TIER_TOPOLOGY=" + env_or_skip("TIER_DAEMON_TOPOLOGY"));
-  pid = spawn(
-      {env_or_skip("TIER_DAEMON_CLIENT_BIN"), "--chunks", std::to_string(chunks), "--hot",
-       std::to_string(hot), "--phase-file", phase_file, "--status", status_file, "--slow", slow},
-      env, log_path);
+  pid = spawn({env_or_skip("TIER_DAEMON_CLIENT_BIN"), "--chunks", std::to_string(chunks), "--hot",
+               std::to_string(hot), "--phase-file", phase_file, "--status", status_file, "--slow",
+               slow, "--agent", agent ? "1" : "0"},
+              env, log_path);
 }
 
 Client::~Client() {

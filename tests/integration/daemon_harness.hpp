@@ -51,7 +51,8 @@ struct Tierd {
 // A client process (tier_daemon_client) talking to `tierd`.
 struct Client {
   Client(const TempDir &dir, const std::string &name, const std::string &socket, int chunks,
-         int hot, std::vector<std::string> env = {}, const std::string &slow = "tier:1");
+         int hot, std::vector<std::string> env = {}, const std::string &slow = "tier:1",
+         bool agent = false);
   ~Client();
   // Last status line: phase, hot blocks on the fast tier, hot set size, rounds.
   bool converged(int phase) const;

@@ -2,6 +2,8 @@
 // mappings return to what they were, its table entry goes); tierd SIGKILLed leaves its clients
 // running, and they reconnect and are served again when a new tierd starts on the socket.
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <memory>
@@ -80,4 +82,61 @@ TEST_CASE("clients survive tierd's death and reconnect to a new tierd", "[daemon
     CHECK(wait_exit(c->pid, 30) == 0);
     c->pid = -1;
   }
+}
+
+TEST_CASE("the in-process agent stands aside while tierd serves, and takes over without it",
+          "[daemon]") {
+  TempDir dir;
+  Tierd tierd(dir);
+  Client c(dir, "c", tierd.socket, 8, 2, {}, "tier:1", /*agent=*/true);
+  REQUIRE(eventually([&] { return client_count(tierd.socket) == 1; }, 30));
+  REQUIRE(eventually([&] { return c.converged(0); }, 40));
+  tierd.kill9();
+  // No tierd: the process's own agent follows the shift.
+  write_text(c.phase_file, "2\n");
+  CHECK(eventually([&] { return c.converged(2); }, 40));
+  // tierd back: it serves the process again (the agent stands aside).
+  tierd.start();
+  CHECK(eventually([&] { return client_count(tierd.socket) == 1; }, 40));
+  write_text(c.phase_file, "3\n");
+  CHECK(eventually([&] { return c.converged(3); }, 40));
+  ::kill(c.pid, SIGTERM);
+  CHECK(wait_exit(c.pid, 30) == 0);
+  c.pid = -1;
+}
+
+TEST_CASE("TIER_DAEMON=required fails registration without tierd; off never connects", "[daemon]") {
+  TempDir dir;
+  Client req(dir, "req", dir.file("absent.sock"), 2, 1, {"TIER_DAEMON=required"});
+  const int st = wait_exit(req.pid, 30);
+  req.pid = -1;
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 2);
+  CHECK(read_text(req.log_path).find("TIER_DAEMON=required") != std::string::npos);
+
+  Tierd tierd(dir);
+  Client off(dir, "off", tierd.socket, 2, 1, {"TIER_DAEMON=off"});
+  Client on(dir, "on", tierd.socket, 2, 1);
+  REQUIRE(eventually([&] { return client_count(tierd.socket) == 1; }, 30));
+  // Give "off" every chance to connect, then check it never did.
+  CHECK(eventually([&] { return !read_text(off.status_file).empty(); }, 30));
+  const auto list = clients(tierd.socket);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].pid == on.pid);
+}
+
+TEST_CASE("SIGHUP reloads and says what changed; SIGTERM exits cleanly", "[daemon]") {
+  TempDir dir;
+  Tierd tierd(dir);
+  ::kill(tierd.pid, SIGHUP);
+  CHECK(eventually([&] { return tierd.log().find("SIGHUP:") != std::string::npos; }, 20));
+  Client c(dir, "c", tierd.socket, 2, 1);
+  REQUIRE(eventually([&] { return client_count(tierd.socket) == 1; }, 30));
+  ::kill(tierd.pid, SIGTERM);
+  const int st = wait_exit(tierd.pid, 30);
+  tierd.pid = -1;
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  CHECK(::access(tierd.socket.c_str(), F_OK) != 0);  // its socket is gone
+  CHECK(alive(c.pid));                               // the client carries on
 }
