@@ -14,7 +14,7 @@ namespace tier::daemon {
 struct ClientRuleOptions {
   std::string match_comm;  // "" = any
   int64_t match_uid = -1;  // -1 = any
-  int priority = 0;        // -8 .. 8: heat is weighted by 2^(priority/2)
+  int priority = 0;        // -1000 .. 1000: heat is weighted by 2^(priority/100)
   uint64_t quota_bytes = 0;
 };
 

@@ -199,7 +199,7 @@ EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
       c->last_refusal = why;
     }
     if (!c->emulated) refresh_nodes(c);
-    const double weight = std::exp2(std::clamp(c->priority, -8, 8) / 2.0);
+    const double weight = std::exp2(std::clamp(c->priority, -1000, 1000) / 100.0);
     std::unordered_map<uint32_t, uint32_t> groups;
     for (size_t i = 0; i < c->chunks.size(); ++i) {
       const DaemonChunk &d = c->chunks[i];

@@ -3,7 +3,7 @@
 //
 // Each epoch: read every client's shared table (client_state.hpp), build one policy::Snapshot
 // (chunk ids are positions in this epoch's list; owners are client ids; groups renumbered per
-// client so they stay distinct; temperatures weighted by the client's priority, 2^(p/2)), plan
+// client so they stay distinct; temperatures weighted by the client's priority, 2^(p/100)), plan
 // with the configured policy (the same policy code as the in-process agent), drop promotions
 // that would take a client over its fast-tier quota, then move:
 //   real NUMA    move_pages(pid, ...) through a NUMA mover per client, from this thread;

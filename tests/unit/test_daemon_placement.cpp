@@ -127,7 +127,7 @@ TEST_CASE("priority decides who gets a scarce fast tier", "[daemon]") {
   std::string log;
   auto p = placement(3, &log);  // room for two chunks after the headroom
   SimClient low(1, 4), high(2, 4);
-  high.state.priority = 4;  // heat counts 4x
+  high.state.priority = 200;  // heat counts 4x
   run(*p, {&low, &high}, 16, [](SimClient *c) {
     c->touch(0, 100);
     c->touch(1, 100);
