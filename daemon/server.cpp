@@ -28,7 +28,8 @@ namespace dp = tier::daemon_proto;
 
 namespace {
 
-constexpr size_t kRecvBuffer = 4096;  // larger than any message a peer may send tierd
+constexpr size_t kRecvBuffer = 4096;      // larger than any message a peer may send tierd
+constexpr size_t kExtraConnections = 64;  // beyond max_clients: tierctl and hellos in flight
 
 uint64_t pack(uint8_t op, uint64_t id) {
   return (uint64_t{op} << 56) | (id & ((uint64_t{1} << 56) - 1));
@@ -301,6 +302,11 @@ void Server::on_accept(int res) {
   }
   if (res < 0) {
     log("warn", std::string("accept: ") + std::strerror(-res));
+  } else if (conns_.size() >= size_t{options_.max_clients} + kExtraConnections) {
+    // Control connections do not count as clients; this bounds them too, so no peer can run
+    // tierd out of descriptors.
+    log("warn", "refused a connection: " + std::to_string(conns_.size()) + " are open");
+    ::close(res);
   } else {
     auto c = std::make_unique<Conn>();
     c->id = next_conn_++;
