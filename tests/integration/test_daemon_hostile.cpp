@@ -24,6 +24,7 @@ TEST_CASE("hostile messages are refused and affect no other client", "[daemon]")
   TempDir dir;
   Tierd tierd(dir);
   Client good(dir, "good", tierd.socket, 8, 2);
+  INFO("client log: " << read_text(good.log_path) << "\ntierd log: " << tierd.log());
   REQUIRE(eventually([&] { return good.converged(0); }, 40));
 
   SECTION("truncated message") {
