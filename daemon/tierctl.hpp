@@ -14,6 +14,7 @@ namespace tier::cli {
 struct GlobalOptions {
   std::string topology;  // --topology SPEC ("" = as a runtime would choose)
   bool json = false;     // --json
+  std::string socket;    // --socket PATH (tierd's; "" = $TIER_DAEMON_SOCKET or the default)
 };
 
 struct Command {
@@ -28,5 +29,11 @@ void print_usage(FILE *to);
 
 int cmd_nodes(const GlobalOptions &options, const std::vector<std::string> &args);
 int cmd_presets(const GlobalOptions &options, const std::vector<std::string> &args);
+// tierd's views and controls (tierctl_daemon.hpp and one file each).
+int cmd_status(const GlobalOptions &options, const std::vector<std::string> &args);
+int cmd_top(const GlobalOptions &options, const std::vector<std::string> &args);
+int cmd_clients(const GlobalOptions &options, const std::vector<std::string> &args);
+int cmd_policy(const GlobalOptions &options, const std::vector<std::string> &args);
+int cmd_migrate(const GlobalOptions &options, const std::vector<std::string> &args);
 
 }  // namespace tier::cli

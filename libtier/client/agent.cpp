@@ -13,6 +13,7 @@
 
 #include "alloc/page_map.hpp"
 #include "alloc/runtime.hpp"
+#include "client/daemon_protocol.hpp"
 #include "heat/source.hpp"
 #include "migrate/rate_limit.hpp"
 #include "prim/os.hpp"
@@ -171,12 +172,16 @@ Result<std::unique_ptr<Agent>> Agent::create(tier_runtime *rt) {
   Result<std::unique_ptr<migrate::Mover>> m = make_mover(rt, a->config_);
   if (!m) return std::move(m).error();
   a->mover_ = std::move(*m);
+  if (const DaemonMode mode = daemon_mode_from_env(); mode != DaemonMode::kOff)
+    a->link_ =
+        std::make_unique<DaemonLink>(a.get(), rt, mode, daemon_proto::socket_path_from_env());
   // The first runtime's table also serves tier::heat::touch() (the process-wide API source).
   if (!heat::process_table()) heat::set_process_table(a->table_.get());
   return a;
 }
 
 Agent::~Agent() {
+  link_.reset();  // its thread syncs through this agent: it goes first
   stop();
   sampler_.reset();  // restores sampled pages before the table goes
   if (heat::process_table() == table_.get()) heat::set_process_table(nullptr);
@@ -202,6 +207,9 @@ Result<uint32_t> Agent::register_region(const void *ptr, size_t len, size_t grou
   if (!ptr || len == 0) return make_error(TIER_EINVAL, "tier_region_register: empty range");
   if (flags & ~uint32_t{TIER_REGION_PINNED | TIER_REGION_SAMPLE_FAULTS})
     return make_error(TIER_EINVAL, "tier_region_register: unknown flags");
+  // Registered regions are what tierd manages: the link starts with the first one.
+  if (link_)
+    if (Status s = link_->start(); !s) return std::move(s).error().context("tier_region_register");
   std::lock_guard lock(epoch_mu_);
   const auto base = reinterpret_cast<uintptr_t>(ptr);
   const bool sampled = flags & TIER_REGION_SAMPLE_FAULTS;
@@ -299,6 +307,19 @@ std::vector<policy::NodeState> Agent::node_states() const {
   return out;
 }
 
+bool Agent::daemon_sync() {
+  std::lock_guard lock(epoch_mu_);
+  return link_ && link_->sync_locked();
+}
+
+void Agent::note_daemon_moves(const migrate::MoveStats &stats) {
+  bytes_moved_.fetch_add(stats.bytes_moved, std::memory_order_relaxed);
+  pages_failed_.fetch_add(stats.pages_failed, std::memory_order_relaxed);
+  refused_.fetch_add(stats.ranges_refused, std::memory_order_relaxed);
+  modelled_s_.store(modelled_s_.load(std::memory_order_relaxed) + stats.modelled_s,
+                    std::memory_order_relaxed);
+}
+
 Result<EpochReport> Agent::epoch() {
   std::lock_guard lock(epoch_mu_);
   // Chunks whose node was unknown (not faulted in at registration) are looked up again.
@@ -311,6 +332,12 @@ Result<EpochReport> Agent::epoch() {
     heat::SourceStats ss;
     if (Status s = sampler_->rearm(&ss); !s) return std::move(s).error().context("fault sampler");
     sampled_faults_.fetch_add(ss.events, std::memory_order_relaxed);
+  }
+  if (daemon_connected()) {
+    // tierd plans for every process at once; planning here too would fight it.
+    EpochReport idle;
+    idle.heat.epoch = epoch_;
+    return idle;
   }
   EpochInputs in;
   in.table = table_.get();

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "client/daemon_link.hpp"
 #include "client/fault_sampler.hpp"
 #include "heat/chunk_table.hpp"
 #include "heat/temperature.hpp"
@@ -98,7 +99,16 @@ class Agent {
   void stop();
   void fill_stats(tier_agent_stats *out);
 
+  // tierd (daemon_link.hpp): while connected, tierd plans for this process and epoch() only
+  // keeps the fault sampler going. daemon_sync() is the link thread's step under epoch_mu_;
+  // false when the connection broke.
+  bool daemon_connected() const { return link_ && link_->connected(); }
+  bool daemon_sync();
+
  private:
+  friend class DaemonLink;
+  void note_daemon_moves(const migrate::MoveStats &stats);  // epoch_mu_ held
+
   explicit Agent(tier_runtime *rt) : rt_(rt) {}
   std::vector<policy::NodeState> node_states() const;
   int32_t node_of(uintptr_t addr) const;  // the node a chunk is on now (-1 = unknown)
@@ -133,6 +143,8 @@ class Agent {
   bool stop_ = false;
   std::thread thread_;
   std::atomic<bool> running_{false};
+
+  std::unique_ptr<DaemonLink> link_;  // null when TIER_DAEMON=off
 };
 
 // The agent of a runtime: created on first use (nullptr and the last error set on failure),

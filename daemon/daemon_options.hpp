@@ -1,0 +1,38 @@
+// daemon_options.hpp - what tierd's core needs from its configuration.
+//
+// The configuration file and flags (daemon/config.hpp, Config) are richer; tierd_main maps a
+// Config onto these fields with from_config() so the core does not depend on how options are
+// spelled. Defaults equal Config's. Plain value type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tier::daemon {
+
+struct ClientRuleOptions {
+  std::string match_comm;  // "" = any
+  int64_t match_uid = -1;  // -1 = any
+  int priority = 0;        // -1000 .. 1000: heat is weighted by 2^(priority/100)
+  uint64_t quota_bytes = 0;
+};
+
+struct DaemonOptions {
+  std::string socket_path = "/run/tier/tierd.sock";
+  std::string topology;  // "" = as a runtime resolves it; a preset name or a TOML file
+  std::string policy = "heat";
+  uint32_t epoch_ms = 100;
+  uint64_t budget_bytes_per_epoch = 256ull << 20;
+  uint64_t rate_bytes_per_second = 0;
+  double half_life_epochs = 4.0;
+  std::string admin_group;  // "" = only root may run admin actions
+  uint32_t max_clients = 1024;
+  uint64_t default_quota_bytes = 0;  // fast-tier bytes per client, 0 = none
+  std::vector<ClientRuleOptions> clients;
+  double low_watermark = 0.02;
+  double high_watermark = 0.05;
+  std::string log_level = "info";  // "debug" logs every epoch that moved something
+};
+
+}  // namespace tier::daemon

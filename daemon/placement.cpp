@@ -1,0 +1,373 @@
+// placement.cpp - tierd's global epoch (see placement.hpp). Event-loop thread only.
+#include "placement.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+
+#include "client/agent.hpp"
+#include "heat/temperature.hpp"
+#include "migrate/rate_limit.hpp"
+#include "prim/os.hpp"
+
+namespace tier::daemon {
+
+namespace dp = tier::daemon_proto;
+using migrate::monotonic_ns;
+
+Placement::Placement(const DaemonOptions &options, Topology topology, LogFn log)
+    : options_(options), topology_(std::move(topology)), log_(std::move(log)) {
+  for (const Node &n : topology_.nodes) node_ids_.push_back(n.id);
+}
+
+Result<std::unique_ptr<Placement>> Placement::create(const DaemonOptions &options,
+                                                     Topology topology, LogFn log) {
+  if (topology.nodes.empty() || topology.nodes.size() > static_cast<size_t>(dp::kMaxNodes))
+    return make_error(TIER_ETOPOLOGY, "tierd handles 1.." + std::to_string(dp::kMaxNodes) +
+                                          " nodes; the topology has " +
+                                          std::to_string(topology.nodes.size()));
+  if (!(options.half_life_epochs > 0))
+    return make_error(TIER_ECONFIG, "half_life_epochs must be > 0");
+  std::unique_ptr<Placement> p(new Placement(options, std::move(topology), std::move(log)));
+  if (Status s = p->set_policy(options.policy); !s) return std::move(s).error();
+  return p;
+}
+
+int Placement::tier_of(int32_t node) const {
+  const Node *n = topology_.find(node);
+  return n ? n->tier : -1;
+}
+
+Status Placement::set_policy(const std::string &name) {
+  Result<policy::Policy> p = policy::make_policy(name);
+  if (!p) return std::move(p).error();
+  policy_ = std::make_unique<policy::Policy>(*p);
+  policy_state_ = 0;
+  return {};
+}
+
+void Placement::set_tuning(const DaemonOptions &o) {
+  options_.budget_bytes_per_epoch = o.budget_bytes_per_epoch;
+  options_.rate_bytes_per_second = o.rate_bytes_per_second;
+  options_.half_life_epochs = o.half_life_epochs > 0 ? o.half_life_epochs : 4.0;
+  options_.default_quota_bytes = o.default_quota_bytes;
+  options_.low_watermark = o.low_watermark;
+  options_.high_watermark = o.high_watermark;
+}
+
+void Placement::collect_results(ClientState *c) {
+  if (!c->requests_outstanding) return;
+  auto *h = static_cast<dp::ShmHeader *>(c->shm);
+  if (h->request_done.load(std::memory_order_acquire) != c->request_gen) return;
+  c->requests_outstanding = 0;
+}
+
+uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &moves,
+                             uint64_t *bytes) {
+  const auto epoch32 = static_cast<uint32_t>(epoch_);
+  if (c->emulated) {
+    // The client's memory and emulated node accounting are in its address space: hand it the
+    // batch; it applies at its next sync.
+    if (c->requests_outstanding) return 0;
+    auto *h = static_cast<dp::ShmHeader *>(c->shm);
+    dp::ShmRequest *reqs = dp::shm_requests(c->shm);
+    const size_t n = std::min<size_t>(moves.size(), c->max_requests);
+    for (size_t i = 0; i < n; ++i) {
+      DaemonChunk &d = c->chunks[moves[i].chunk];
+      dp::ShmRequest r{};
+      r.addr = d.addr;
+      r.bytes = d.bytes;
+      r.from = d.node;
+      r.to = moves[i].to;
+      r.result = dp::kRequestPending;
+      std::memcpy(&reqs[i], &r, sizeof r);
+      d.last_move_epoch = epoch32;
+      *bytes += d.bytes;
+    }
+    if (n == 0) return 0;
+    h->request_count.store(static_cast<uint32_t>(n), std::memory_order_relaxed);
+    c->request_gen = h->request_gen.load(std::memory_order_relaxed) + 1;
+    h->request_gen.store(c->request_gen, std::memory_order_release);
+    c->requests_outstanding = static_cast<uint32_t>(n);
+    return n;
+  }
+  if (!c->mover) {
+    migrate::NumaMoverOptions no;
+    no.pid = c->pid;
+    no.rate.bytes_per_second = options_.rate_bytes_per_second;
+    Result<migrate::Mover> m = migrate::Mover::numa(no);
+    if (!m) {
+      log_("error", "client " + std::to_string(c->pid) + ": " + m.error().message);
+      return 0;
+    }
+    c->mover = std::make_unique<migrate::Mover>(std::move(*m));
+  }
+  std::vector<migrate::MoveRange> ranges;
+  for (const PlannedMove &pm : moves) {
+    const DaemonChunk &d = c->chunks[pm.chunk];
+    migrate::MoveRange r;
+    r.addr = d.addr & ~(prim::kPageSize - 1);
+    r.bytes = ((d.addr + d.bytes + prim::kPageSize - 1) & ~(prim::kPageSize - 1)) - r.addr;
+    r.from = d.node;
+    r.to = pm.to;
+    r.chunk = pm.chunk;
+    ranges.push_back(r);
+  }
+  std::vector<migrate::RangeOutcome> outcomes;
+  migrate::MoveStats stats;
+  if (Status s = c->mover->move(ranges, &outcomes, &stats); !s) {
+    log_("warn", "client " + std::to_string(c->pid) + ": moves failed: " + s.error().message);
+    return 0;
+  }
+  uint64_t done = 0;
+  for (size_t i = 0; i < moves.size(); ++i) {
+    const migrate::Outcome o = outcomes[i].outcome;
+    if (o != migrate::Outcome::kMoved && o != migrate::Outcome::kInPlace &&
+        o != migrate::Outcome::kPartial)
+      continue;
+    DaemonChunk &d = c->chunks[moves[i].chunk];
+    d.node = moves[i].to;
+    d.last_move_epoch = epoch32;
+    ++done;
+  }
+  *bytes += stats.bytes_moved;
+  return done;
+}
+
+void Placement::refresh_nodes(ClientState *c) {
+  // Real NUMA: the kernel is the truth about where a client's pages are (tierd's own moves,
+  // the kernel's NUMA balancing, the client's mbind). One query per client and epoch: the
+  // node of each chunk's first page, on the client's pid.
+  if (c->chunks.empty()) return;
+  std::vector<void *> pages(c->chunks.size());
+  std::vector<int> status(c->chunks.size(), -1);
+  for (size_t i = 0; i < c->chunks.size(); ++i)
+    pages[i] = reinterpret_cast<void *>(c->chunks[i].addr & ~(prim::kPageSize - 1));
+  long not_moved = 0;
+  if (prim::ops().move_pages(c->pid, pages.size(), pages.data(), nullptr, status.data(), 0,
+                             &not_moved) != 0)
+    return;  // the client is exiting (ESRCH) or not ours to query: keep what it published
+  for (size_t i = 0; i < c->chunks.size(); ++i)
+    c->chunks[i].node = status[i] >= 0 && topology_.find(status[i]) ? status[i] : -1;
+}
+
+EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
+  const uint64_t start = monotonic_ns();
+  EpochSummary sum;
+  sum.epoch = ++epoch_;
+  heat::TemperatureConfig tc;
+  tc.half_life_epochs = options_.half_life_epochs;
+  const double factor = heat::decay_factor(tc);
+
+  // The snapshot and its index are members so their memory (about 90 bytes a chunk) is
+  // reused between epochs rather than faulted in afresh.
+  policy::Snapshot &snap = snap_;
+  snap.nodes.clear();
+  snap.chunks.clear();
+  snap.epoch = epoch_;
+  snap.budget_bytes =
+      options_.budget_bytes_per_epoch ? options_.budget_bytes_per_epoch : UINT64_MAX;
+  snap.policy_state = policy_state_;
+  for (const Node &n : topology_.nodes) {
+    policy::NodeState s;
+    s.id = n.id;
+    s.tier = n.tier;
+    s.capacity = n.capacity;
+    s.latency_ns = n.read_latency_ns.value;
+    s.bandwidth_mbps = n.read_bandwidth_mbps.value;
+    snap.nodes.push_back(s);
+  }
+  client::apply_watermarks(&snap.nodes, options_.low_watermark, options_.high_watermark);
+
+  std::vector<Ref> &refs = refs_;
+  refs.clear();
+  uint32_t next_group = 1;
+  size_t expected = 0;
+  for (const ClientState *c : clients) expected += c->chunks.size() + 64;
+  refs.reserve(expected);
+  snap.chunks.reserve(expected);
+  for (ClientState *c : clients) {
+    collect_results(c);
+    std::string why;
+    if (read_table(c, epoch_, factor, node_ids_, &why) == TableRead::kRefused) {
+      ++c->refusals;
+      ++refusals_total;
+      if (why != c->last_refusal)
+        log_("warn",
+             "client " + std::to_string(c->pid) + " (" + c->comm + "): table refused: " + why);
+      c->last_refusal = why;
+    }
+    if (!c->emulated) refresh_nodes(c);
+    const double weight = std::exp2(std::clamp(c->priority, -1000, 1000) / 100.0);
+    std::unordered_map<uint32_t, uint32_t> groups;
+    for (size_t i = 0; i < c->chunks.size(); ++i) {
+      const DaemonChunk &d = c->chunks[i];
+      if (d.node < 0) continue;  // not faulted in yet: nothing to reason about or move
+      policy::ChunkInfo ci;
+      ci.id = refs.size();
+      ci.bytes = d.bytes;
+      ci.node = d.node;
+      if (d.group) {
+        auto [it, fresh] = groups.try_emplace(d.group, next_group);
+        if (fresh) ++next_group;
+        ci.group = it->second;
+      }
+      ci.owner = c->id;
+      ci.pinned = d.pinned;
+      ci.temperature = static_cast<float>(d.temperature * weight);
+      ci.accesses = d.accesses;
+      ci.total_accesses = d.total;
+      ci.history = d.history;
+      ci.last_access_epoch = d.last_access_epoch;
+      ci.last_move_epoch = d.last_move_epoch;
+      for (policy::NodeState &n : snap.nodes)
+        if (n.id == d.node) {
+          n.used += d.bytes;
+          break;
+        }
+      snap.chunks.push_back(ci);
+      refs.push_back({c, i});
+    }
+  }
+  sum.chunks = snap.chunks.size();
+  chunks_last = sum.chunks;
+
+  const uint64_t plan_start = monotonic_ns();
+  // The snapshot is valid by construction: ids are positions, every node is one of ours, and
+  // each client's groups were checked contiguous (check_entries) and renumbered apart. So the
+  // policy's own O(n log n) validation is skipped.
+  Result<policy::Plan> plan = policy_->plan_unchecked(snap);
+  sum.plan_ns = monotonic_ns() - plan_start;
+  if (!plan) {
+    log_("error", "epoch " + std::to_string(epoch_) + ": " + plan.error().message);
+  } else {
+    policy_state_ = plan->policy_state;
+    sum.moves_planned = plan->moves.size();
+    // Quotas: a client's fast-tier (tier 0) bytes may not grow past its quota. Only
+    // promotions are dropped (with the rest of their group): dropping a demotion could
+    // overfill the node it was making room in.
+    std::unordered_map<ClientState *, int64_t> fast;
+    for (const Ref &r : refs) {
+      const DaemonChunk &d = r.client->chunks[r.index];
+      if (tier_of(d.node) == 0) fast[r.client] += d.bytes;
+    }
+    std::unordered_map<ClientState *, std::vector<PlannedMove>> per_client;
+    uint32_t dropped_group = 0;
+    for (const policy::Move &m : plan->moves) {
+      if (m.chunk >= refs.size()) continue;
+      const Ref &r = refs[m.chunk];
+      const uint64_t quota = r.client->quota_bytes;
+      const bool into_fast = tier_of(m.to) == 0 && tier_of(m.from) != 0;
+      if (m.group && m.group == dropped_group) {
+        ++sum.moves_dropped_quota;
+        continue;
+      }
+      if (into_fast && quota &&
+          fast[r.client] + static_cast<int64_t>(m.bytes) > static_cast<int64_t>(quota)) {
+        dropped_group = m.group;
+        ++sum.moves_dropped_quota;
+        continue;
+      }
+      if (into_fast) fast[r.client] += m.bytes;
+      if (tier_of(m.from) == 0 && tier_of(m.to) != 0) fast[r.client] -= m.bytes;
+      per_client[r.client].push_back({r.index, m.to});
+    }
+    for (auto &[client, moves] : per_client)
+      sum.moves_issued += dispatch(client, moves, &sum.bytes_issued);
+  }
+
+  sum.epoch_ns = monotonic_ns() - start;
+  ++epochs_run;
+  last_epoch_ns = sum.epoch_ns;
+  max_epoch_ns = std::max(max_epoch_ns, sum.epoch_ns);
+  total_epoch_ns += sum.epoch_ns;
+  moves_total += sum.moves_issued;
+  bytes_total += sum.bytes_issued;
+  // A moving average over about ten epochs, per second of the configured epoch length.
+  const double per_s =
+      static_cast<double>(sum.moves_issued) * 1000.0 / std::max<uint32_t>(options_.epoch_ms, 1);
+  migrations_per_s = epochs_run == 1 ? per_s : migrations_per_s * 0.9 + per_s * 0.1;
+  return sum;
+}
+
+Result<uint64_t> Placement::migrate(ClientState *c, uint64_t start, uint64_t end, int32_t node) {
+  if (start >= end) return make_error(TIER_EINVAL, "empty range");
+  if (!topology_.find(node)) return make_error(TIER_EINVAL, "unknown node " + std::to_string(node));
+  // The whole range must lie inside the client's registered regions.
+  uint64_t at = start;
+  for (auto it = c->regions.upper_bound(start); at < end;) {
+    if (it == c->regions.begin())
+      return make_error(TIER_EINVAL, "range is outside the client's registered regions");
+    auto r = std::prev(it);
+    const uint64_t rend = r->first + r->second.length;
+    if (r->first > at || rend <= at)
+      return make_error(TIER_EINVAL, "range is outside the client's registered regions");
+    at = rend;
+    it = c->regions.upper_bound(at);
+  }
+  std::vector<PlannedMove> moves;
+  for (size_t i = 0; i < c->chunks.size(); ++i) {
+    const DaemonChunk &d = c->chunks[i];
+    if (d.addr + d.bytes > start && d.addr < end && !d.pinned && d.node != node)
+      moves.push_back({i, node});
+  }
+  uint64_t bytes = 0;
+  if (c->emulated && c->requests_outstanding) collect_results(c);
+  if (c->emulated && c->requests_outstanding)
+    return make_error(TIER_EBUSY, "the client has not applied its previous moves yet");
+  const uint64_t n = moves.empty() ? 0 : dispatch(c, moves, &bytes);
+  moves_total += n;
+  bytes_total += bytes;
+  return n;
+}
+
+void Placement::fill_client(dp::ClientStatus *out, const ClientState &c) const {
+  out->pid = c.pid;
+  out->uid = c.uid;
+  dp::copy_text(out->comm, c.comm);
+  out->regions = static_cast<uint32_t>(c.regions.size());
+  out->refusals = static_cast<uint32_t>(std::min<uint64_t>(c.refusals, UINT32_MAX));
+  out->chunks = c.chunks.size();
+  out->priority = c.priority;
+  out->quota_bytes = c.quota_bytes;
+  for (const DaemonChunk &d : c.chunks) {
+    const int t = tier_of(d.node);
+    if (t >= 0 && t < dp::kMaxTiers) out->bytes_per_tier[t] += d.bytes;
+  }
+}
+
+void Placement::fill_status(dp::StatusReply *out, const std::vector<ClientState *> &clients) const {
+  out->epochs = epochs_run;
+  out->last_epoch_ns = last_epoch_ns;
+  out->max_epoch_ns = max_epoch_ns;
+  out->total_epoch_ns = total_epoch_ns;
+  out->moves = moves_total;
+  out->bytes_moved = bytes_total;
+  out->migrations_per_s = migrations_per_s;
+  out->refusals = refusals_total;
+  out->clients = static_cast<uint32_t>(clients.size());
+  out->emulated = topology_.emulated ? 1 : 0;
+  out->epoch_ms = options_.epoch_ms;
+  out->chunks = chunks_last;
+  dp::copy_text(out->policy, policy_->name());
+  dp::copy_text(out->topology, topology_.source);
+  out->nnodes = static_cast<uint32_t>(topology_.nodes.size());
+  for (size_t i = 0; i < topology_.nodes.size() && i < size_t{dp::kMaxNodes}; ++i) {
+    const Node &n = topology_.nodes[i];
+    dp::NodeStatus &s = out->nodes[i];
+    s.id = n.id;
+    s.tier = n.tier;
+    s.capacity = n.capacity;
+    dp::copy_text(s.name, n.name);
+    dp::copy_text(s.kind, kind_name(n.kind));
+    for (const ClientState *c : clients)
+      for (const DaemonChunk &d : c->chunks)
+        if (d.node == n.id) {
+          s.used += d.bytes;
+          if (d.history & 0xF) s.hot += d.bytes;
+        }
+  }
+}
+
+}  // namespace tier::daemon

@@ -1,0 +1,106 @@
+// placement.hpp - tierd's global epoch: every client's chunks in one snapshot, one plan under
+// each tier's capacity, then the moves carried out per client.
+//
+// Each epoch: read every client's shared table (client_state.hpp), build one policy::Snapshot
+// (chunk ids are positions in this epoch's list; owners are client ids; groups renumbered per
+// client so they stay distinct; temperatures weighted by the client's priority, 2^(p/100)), plan
+// with the configured policy (the same policy code as the in-process agent), drop promotions
+// that would take a client over its fast-tier quota, then move:
+//   real NUMA    move_pages(pid, ...) through a NUMA mover per client, from this thread;
+//   emulated     the moves are written into the client's shared table as a request batch, and
+//                the client's own emulated mover carries them out at its next sync (the
+//                memory and the emulated node accounting live in the client's address space).
+// A client whose previous batch is not applied yet gets no new one (its next epoch replans).
+//
+// Thread-safety: event-loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/daemon_protocol.hpp"
+#include "client_state.hpp"
+#include "common/result.hpp"
+#include "daemon_options.hpp"
+#include "policy/policy.hpp"
+#include "topology/topology.hpp"
+
+namespace tier::daemon {
+
+struct EpochSummary {
+  uint64_t epoch = 0;
+  uint64_t chunks = 0;
+  uint64_t moves_planned = 0;
+  uint64_t moves_issued = 0;  // carried out (NUMA) or handed to clients (emulated)
+  uint64_t moves_dropped_quota = 0;
+  uint64_t bytes_issued = 0;
+  uint64_t plan_ns = 0;
+  uint64_t epoch_ns = 0;
+};
+
+class Placement {
+ public:
+  // `log(level, text)` receives refusals and errors.
+  using LogFn = std::function<void(const char *level, const std::string &text)>;
+  static Result<std::unique_ptr<Placement>> create(const DaemonOptions &options, Topology topology,
+                                                   LogFn log);
+
+  const Topology &topology() const { return topology_; }
+  const std::vector<int32_t> &node_ids() const { return node_ids_; }
+  bool emulated() const { return topology_.emulated; }
+  int tier_of(int32_t node) const;
+  const char *policy_name() const { return policy_->name(); }
+
+  Status set_policy(const std::string &name);
+  // Options that may change on reload (policy is set separately).
+  void set_tuning(const DaemonOptions &options);
+
+  // One epoch over `clients` (any order).
+  EpochSummary run_epoch(const std::vector<ClientState *> &clients);
+
+  // Moves [start, end) of `client`'s registered chunks to `node` now (tierctl migrate).
+  // TIER_EINVAL when the range is not wholly inside its registered regions or the node is
+  // unknown; the number of chunks handed to the mover otherwise.
+  Result<uint64_t> migrate(ClientState *client, uint64_t start, uint64_t end, int32_t node);
+
+  // Status figures.
+  void fill_status(daemon_proto::StatusReply *out, const std::vector<ClientState *> &clients) const;
+  void fill_client(daemon_proto::ClientStatus *out, const ClientState &client) const;
+
+ private:
+  Placement(const DaemonOptions &options, Topology topology, LogFn log);
+  // Carries out `moves` (indices into the epoch's chunk list) for one client; returns the
+  // number issued.
+  struct PlannedMove {
+    size_t chunk;  // index in the client's chunks
+    int32_t to;
+  };
+  uint64_t dispatch(ClientState *client, const std::vector<PlannedMove> &moves, uint64_t *bytes);
+  void collect_results(ClientState *client);
+  void refresh_nodes(ClientState *client);
+
+  struct Ref {  // a snapshot chunk id -> the client and its chunk
+    ClientState *client;
+    size_t index;
+  };
+  policy::Snapshot snap_;
+  std::vector<Ref> refs_;
+  DaemonOptions options_;
+  Topology topology_;
+  std::vector<int32_t> node_ids_;
+  LogFn log_;
+  std::unique_ptr<policy::Policy> policy_;
+  double policy_state_ = 0;
+  uint64_t epoch_ = 0;
+
+ public:
+  // Totals (read by status).
+  uint64_t epochs_run = 0, last_epoch_ns = 0, max_epoch_ns = 0, total_epoch_ns = 0;
+  uint64_t moves_total = 0, bytes_total = 0, refusals_total = 0, chunks_last = 0;
+  double migrations_per_s = 0;
+};
+
+}  // namespace tier::daemon

@@ -1,0 +1,110 @@
+// server.hpp - tierd's event loop: one thread, one io_uring.
+//
+// Everything tierd waits for is an io_uring operation whose user_data names its kind and its
+// connection: accept on the listening socket, recvmsg on each connection (with SCM_RIGHTS
+// room for the hello's memfd), a read of the epoch timerfd, a read of the signalfd (SIGTERM /
+// SIGINT: drain and exit; SIGHUP: reload), and a poll of each client's pidfd (the client
+// exited, even if its socket is still held by a child). Replies are small and sent
+// synchronously with MSG_DONTWAIT; a peer that does not read them loses them, never blocks
+// tierd.
+//
+// A connection is closed by cancelling its operations and closing its descriptors when the
+// last one has completed, so no descriptor or mapping outlives a client.
+//
+// Thread-safety: run() on one thread; nothing else is shared.
+#pragma once
+
+#include <liburing.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "client/daemon_protocol.hpp"
+#include "client_state.hpp"
+#include "common/result.hpp"
+#include "daemon_options.hpp"
+#include "placement.hpp"
+
+namespace tier::daemon {
+
+class Server {
+ public:
+  // `reload` re-reads the configuration (SIGHUP); it returns the new options or why they
+  // were refused. May be empty (SIGHUP then only logs).
+  using ReloadFn = std::function<Result<DaemonOptions>()>;
+  static Result<std::unique_ptr<Server>> create(const DaemonOptions &options, ReloadFn reload);
+  ~Server();
+
+  // Runs until SIGTERM/SIGINT; returns the exit status.
+  int run();
+
+ private:
+  enum class Op : uint8_t { kAccept = 1, kRecv, kTimer, kSignal, kPidfd, kCancel };
+  struct Conn {
+    uint64_t id = 0;
+    int fd = -1;
+    ucred cred{};
+    bool closing = false;
+    int inflight = 0;
+    bool is_client = false;
+    bool is_control = false;
+    std::unique_ptr<ClientState> client;
+    // recvmsg state (must stay put while the operation is in flight)
+    msghdr msg{};
+    iovec iov{};
+    std::vector<char> buf;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+  };
+
+  explicit Server(const DaemonOptions &options, ReloadFn reload);
+  Status setup();
+  void log(const char *level, const std::string &text) const;
+
+  io_uring_sqe *sqe();
+  void arm_accept();
+  void arm_recv(Conn *c);
+  void arm_timer();
+  void arm_signal();
+  void arm_pidfd(Conn *c);
+  void rearm_timer_interval();
+
+  void on_accept(int res);
+  void on_recv(Conn *c, int res);
+  void on_signal();
+  void close_conn(Conn *c, const std::string &why);
+  void finish_op(Conn *c);
+  void reap();
+
+  void handle(Conn *c, const char *data, size_t len, int fd);
+  void handle_hello(Conn *c, const daemon_proto::HelloMsg &m, int fd);
+  void handle_control(Conn *c, daemon_proto::MsgType type, const daemon_proto::CtlMsg &m);
+  void refuse(Conn *c, tier_status status, const std::string &why);
+  void reply_ok(Conn *c, const std::string &text);
+  bool is_admin(const ucred &cred) const;
+  void reload();
+  std::vector<ClientState *> clients() const;
+  void apply_rules(ClientState *c) const;
+
+  DaemonOptions options_;
+  ReloadFn reload_fn_;
+  std::unique_ptr<Placement> placement_;
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  int listen_fd_ = -1, timer_fd_ = -1, signal_fd_ = -1;
+  uint64_t timer_value_ = 0;
+  alignas(8) char siginfo_[128];
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  uint64_t next_conn_ = 1;
+  uint32_t next_client_id_ = 1;
+  size_t client_count_ = 0;
+  bool stopping_ = false;
+  bool accepting_ = false;
+  bool timer_armed_ = false, signal_armed_ = false;
+};
+
+}  // namespace tier::daemon
