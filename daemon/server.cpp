@@ -20,6 +20,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "systemd_notify.hpp"
 #include "topology/topology.hpp"
 
 namespace tier::daemon {
@@ -252,6 +253,9 @@ int Server::run() {
                                std::to_string(s.moves_issued) + " moves, " +
                                std::to_string(s.chunks) + " chunks, " +
                                std::to_string(s.epoch_ns / 1000) + " us");
+            // systemd's watchdog (WatchdogSec in tierd.service) hears from the loop itself,
+            // so a wedged loop is restarted; a no-op outside systemd.
+            notify_watchdog();
             arm_timer();
           }
           break;
@@ -283,6 +287,7 @@ void Server::on_signal() {
     reload();
     return;
   }
+  notify_stopping();
   log("info", std::string("signal ") + strsignal(static_cast<int>(si.ssi_signo)) + ": closing " +
                   std::to_string(conns_.size()) + " connections and exiting");
   stopping_ = true;
@@ -615,6 +620,11 @@ void Server::reload() {
     log("info", "SIGHUP: no configuration file to reload");
     return;
   }
+  notify_reloading();
+  // systemd waits for READY=1 after RELOADING=1, whether the new file was taken or not.
+  struct ReadyAgain {
+    ~ReadyAgain() { notify_ready(); }
+  } ready_again;
   Result<DaemonOptions> r = reload_fn_();
   if (!r) {
     log("warn", "SIGHUP: new configuration refused, keeping the running one: " + r.error().message);

@@ -142,7 +142,7 @@ int bench_shift(int epoch_ms, int shifts) {
   using namespace tier::test;
   TempDir dir;
   Tierd tierd(dir, {"--epoch-ms", std::to_string(epoch_ms)});
-  // The harness starts tierd with --epoch-ms 50; the later flag wins.
+  // The harness starts tierd with --epoch-ms 50 unless told otherwise, as here.
   std::vector<std::unique_ptr<Client>> cs;
   for (int i = 0; i < 4; ++i)
     cs.push_back(std::make_unique<Client>(dir, "c" + std::to_string(i), tierd.socket, 8, 2));

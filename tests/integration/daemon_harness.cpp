@@ -127,13 +127,11 @@ Tierd::Tierd(const TempDir &dir, std::vector<std::string> more)
 }
 
 void Tierd::start() {
-  std::vector<std::string> argv = {env_or_skip("TIERD_BIN"),
-                                   "--socket",
-                                   socket,
-                                   "--topology",
-                                   env_or_skip("TIER_DAEMON_TOPOLOGY"),
-                                   "--epoch-ms",
-                                   "50"};
+  std::vector<std::string> argv = {env_or_skip("TIERD_BIN"), "--socket", socket, "--topology",
+                                   env_or_skip("TIER_DAEMON_TOPOLOGY")};
+  // 50 ms epochs unless the caller chose (tierd refuses a flag given twice).
+  if (std::find(extra.begin(), extra.end(), "--epoch-ms") == extra.end())
+    argv.insert(argv.end(), {"--epoch-ms", "50"});
   for (const std::string &e : extra) argv.push_back(e);
   pid = spawn(argv, {}, log_path);
   eventually([&] { return client_count(socket) >= 0; }, 30);
