@@ -41,7 +41,7 @@ const char *tierje_malloc_conf = "tcache_nslots_small_min:64";
 
 namespace tier::alloc {
 
-thread_local ThreadState t_thread;
+constinit thread_local ThreadState t_thread;
 
 namespace {
 

@@ -53,7 +53,9 @@ struct ThreadState {
   bool registered;             // the pthread key destructor is armed
   int tcache[kMaxPlacements];  // MALLOCX_TCACHE flags per gid; 0 = not created yet
 };
-extern thread_local ThreadState t_thread;
+// constinit: zero-initialised, no dynamic initialiser, so other files reach it without the
+// TLS wrapper call and "is there an initialiser" check that plain extern thread_local costs.
+extern thread_local constinit ThreadState t_thread;
 
 // Assigns the calling thread its StripedCounter stripe (see runtime.hpp).
 unsigned thread_stripe_slow();
