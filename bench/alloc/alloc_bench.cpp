@@ -7,6 +7,7 @@
 //     mmap+mbind and Tier (bound to the same node; Tier reuses its 2 MiB chunks).
 // Tier runs on the machine's own topology unless TIER_BENCH_TOPOLOGY names another.
 #include <benchmark/benchmark.h>
+#include <dlfcn.h>
 #include <memkind.h>
 #include <mimalloc.h>
 #include <numa.h>
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "ratio_reporter.hpp"
@@ -82,7 +84,20 @@ void run_small(benchmark::State &state, Alloc alloc, Free release) {
 void small_glibc(benchmark::State &s) {
   run_small(s, __libc_malloc, __libc_free);
 }
+// The shared object that serves the process's malloc (link order decides it, see
+// CMakeLists.txt): the "jemalloc" row is only jemalloc if this is libjemalloc.
+const char *malloc_provider() {
+  static const char *name = [] {
+    Dl_info info{};
+    void *sym = dlsym(RTLD_DEFAULT, "malloc");
+    return sym && dladdr(sym, &info) && info.dli_fname ? info.dli_fname : "unknown";
+  }();
+  return name;
+}
+
 void small_jemalloc(benchmark::State &s) {
+  if (std::strstr(malloc_provider(), "libjemalloc") == nullptr)
+    return s.SkipWithError((std::string("malloc is served by ") + malloc_provider()).c_str());
   run_small(s, ::malloc, ::free);
 }
 void small_mimalloc(benchmark::State &s) {

@@ -41,7 +41,7 @@ const char *tierje_malloc_conf = "tcache_nslots_small_min:64";
 
 namespace tier::alloc {
 
-thread_local ThreadState t_thread;
+constinit thread_local ThreadState t_thread;
 
 namespace {
 
@@ -82,6 +82,8 @@ bool hook_merge(extent_hooks_t *, void *, size_t, void *, size_t, bool, unsigned
 }
 
 void destroy_thread_tcaches(void *) {
+  // Magazines first: they flush into the tcaches destroyed below.
+  magazine_thread_exit();
   ThreadState &t = t_thread;
   t.registered = false;
   if (unsigned s = t.stripe_plus1; s > 1) {
@@ -109,6 +111,7 @@ void init_once_body(Status *result) {
     return;
   }
   register_outer_fork_handlers();
+  init_size_classes();
   if (int err = pthread_key_create(&g_thread_key, destroy_thread_tcaches)) {
     *result = Error{TIER_EOS, err, "pthread_key_create: " + std::string(std::strerror(err))};
   }
@@ -161,7 +164,8 @@ void detach_arena(ArenaBinding *binding) {
   if (binding) binding->placement.store(nullptr, std::memory_order_release);
 }
 
-static void arm_thread_exit(ThreadState &t) {
+void arm_thread_exit() {
+  ThreadState &t = t_thread;
   if (!t.registered) {
     // The key's value only has to be non-null for the destructor to run.
     pthread_setspecific(g_thread_key, &t);
@@ -170,8 +174,8 @@ static void arm_thread_exit(ThreadState &t) {
 }
 
 int thread_tcache_slow(uint32_t gid) {
+  arm_thread_exit();
   ThreadState &t = t_thread;
-  arm_thread_exit(t);
   unsigned id = 0;
   size_t len = sizeof id;
   int flags = MALLOCX_TCACHE_NONE;
@@ -181,8 +185,8 @@ int thread_tcache_slow(uint32_t gid) {
 }
 
 unsigned thread_stripe_slow() {
+  arm_thread_exit();
   ThreadState &t = t_thread;
-  arm_thread_exit(t);
   unsigned stripe = 0;
   uint64_t taken = g_stripes_taken.load(std::memory_order_relaxed);
   for (;;) {

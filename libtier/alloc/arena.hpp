@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "alloc/magazine.hpp"
 #include "common/result.hpp"
 
 struct tier_placement;
@@ -49,11 +50,17 @@ void detach_arena(ArenaBinding *binding);
 int thread_tcache_slow(uint32_t gid);
 
 struct ThreadState {
-  unsigned stripe_plus1;       // StripedCounter stripe + 1; 0 = not yet assigned
-  bool registered;             // the pthread key destructor is armed
-  int tcache[kMaxPlacements];  // MALLOCX_TCACHE flags per gid; 0 = not created yet
+  unsigned stripe_plus1;           // StripedCounter stripe + 1; 0 = not yet assigned
+  bool registered;                 // the pthread key destructor is armed
+  int tcache[kMaxPlacements];      // MALLOCX_TCACHE flags per gid; 0 = not created yet
+  Magazines *mag[kMaxPlacements];  // small-block magazines per gid (magazine.hpp); lazily made
 };
-extern thread_local ThreadState t_thread;
+// constinit: zero-initialised, no dynamic initialiser, so other files reach it without the
+// TLS wrapper call and "is there an initialiser" check that plain extern thread_local costs.
+extern thread_local constinit ThreadState t_thread;
+
+// Arms the thread-exit destructor (tcaches, magazines, counter stripe) for the calling thread.
+void arm_thread_exit();
 
 // Assigns the calling thread its StripedCounter stripe (see runtime.hpp).
 unsigned thread_stripe_slow();

@@ -12,6 +12,7 @@
 #include "alloc/arena.hpp"
 #include "alloc/chunks.hpp"
 #include "alloc/fork.hpp"
+#include "alloc/magazine.hpp"
 #include "alloc/placement.hpp"
 #include "alloc/runtime.hpp"
 #include "client/agent.hpp"
@@ -75,6 +76,9 @@ Result<tier_runtime *> create_runtime(const tier_runtime_options *options) {
 
 void destroy_runtime(tier_runtime *rt) {
   untrack_runtime(rt);
+  // The calling thread's magazines would otherwise outlive the runtime until thread exit
+  // (never, on the main thread); their blocks go with the runtime's memory.
+  for (const auto &entry : rt->placements) magazine_drop(entry.second->gid);
   forget_placements(rt);
   teardown_chunks(rt);
   delete rt;

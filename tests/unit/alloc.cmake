@@ -10,3 +10,4 @@ tier_add_test(NAME unit_alloc_cpp SOURCES test_alloc_cpp.cpp LABELS unit LIBS ti
 tier_add_test(NAME unit_runtime_abi SOURCES test_runtime_abi.cpp LABELS unit
   ENV "TIER_LIBTIER_SO=$<TARGET_FILE:tier>")
 add_dependencies(unit_runtime_abi tier)
+tier_add_test(NAME unit_alloc_magazine SOURCES test_alloc_magazine.cpp LABELS unit LIBS tier_static)

@@ -87,3 +87,70 @@ TEST_CASE("a child of a multithreaded parent can allocate") {
   for (auto &w : workers) w.join();
   tier_runtime_destroy(rt);
 }
+
+TEST_CASE("a child allocates from magazines inherited from the parent, with exact statistics") {
+  tier_runtime *rt = nullptr;
+  tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
+  o.topology = "default";
+  REQUIRE(tier_runtime_create(&o, &rt) == TIER_OK);
+  tier_placement *pl = tier_placement_get(rt, nullptr);
+  REQUIRE(pl != nullptr);
+
+  // Fill this thread's magazines, and another thread's, which will not exist in the child.
+  auto churn = [&] {
+    std::vector<void *> blocks;
+    for (int i = 0; i < 500; ++i) blocks.push_back(tier_malloc_p(rt, 1 + (i * 53) % 4096, pl));
+    for (void *p : blocks) tier_free(rt, p);
+  };
+  churn();
+  std::atomic<bool> filled{false}, release{false};
+  std::thread other([&] {
+    churn();
+    filled = true;
+    while (!release.load()) std::this_thread::yield();
+  });
+  while (!filled.load()) std::this_thread::yield();
+
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    alarm(20);
+    auto total = [&](uint64_t *bytes, uint64_t *count) {
+      *bytes = *count = 0;
+      for (int i = 0; i < tier_node_count(rt); ++i) {
+        tier_node_info info{};
+        info.size = sizeof info;
+        tier_node_stats s{};
+        s.size = sizeof s;
+        if (tier_node_at(rt, i, &info) != TIER_OK) return false;
+        if (tier_node_stats_get(rt, info.id, &s) != TIER_OK) return false;
+        *bytes += s.allocated;
+        *count += s.allocations;
+      }
+      return true;
+    };
+    std::vector<void *> blocks;
+    uint64_t usable = 0;
+    for (int i = 0; i < 1000; ++i) {
+      void *p = tier_malloc_p(rt, 1 + (i * 53) % 4096, pl);
+      if (p == nullptr) _exit(20);
+      std::memset(p, 3, 1);
+      usable += tier_usable_size(rt, p);
+      blocks.push_back(p);
+    }
+    uint64_t bytes = 0, count = 0;
+    if (!total(&bytes, &count) || bytes != usable || count != blocks.size()) _exit(21);
+    for (void *p : blocks)
+      if (tier_free(rt, p) != TIER_OK) _exit(22);
+    if (!total(&bytes, &count) || bytes != 0 || count != 0) _exit(23);
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  INFO("status " << status);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  release = true;
+  other.join();
+  tier_runtime_destroy(rt);
+}
