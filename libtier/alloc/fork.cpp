@@ -48,8 +48,19 @@ std::mutex &default_runtime_mutex() {
 }
 
 void register_inner_fork_handlers() {
-  pthread_atfork(inner_prepare, inner_release, inner_release);
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(inner_prepare, inner_release, inner_release); });
 }
+
+namespace {
+// jemalloc initialises itself, and registers its fork handlers, from a constructor of default
+// priority when libtier is loaded. The inner handlers must be registered before that, so that
+// jemalloc's prepare handler runs before ours (reverse order): otherwise a thread inside an
+// extent hook, holding a jemalloc mutex and waiting for a chunk mutex, deadlocks the fork.
+__attribute__((constructor(101))) void register_inner_before_jemalloc() {
+  register_inner_fork_handlers();
+}
+}  // namespace
 void register_outer_fork_handlers() {
   pthread_atfork(outer_prepare, outer_release, outer_release);
 }

@@ -6,7 +6,8 @@
 // they are taken before jemalloc's own prefork handler; "inner" locks (each runtime's chunk
 // mutex) are taken inside jemalloc's extent hooks, so they are taken after it. pthread_atfork
 // runs prepare handlers in reverse registration order, hence: inner handlers are registered
-// before jemalloc initialises, outer ones after (arena.cpp, init_allocator_once).
+// before jemalloc initialises (from an early-priority constructor, fork.cpp: jemalloc's own
+// constructor initialises it at load time), outer ones after (arena.cpp, init_allocator_once).
 // Thread-safety: all functions are thread-safe.
 #pragma once
 
