@@ -103,6 +103,8 @@ Status set_topology(Config &c, const Value &v) {
     std::vector<std::string> presets = preset_names();
     if (std::find(presets.begin(), presets.end(), name) == presets.end())
       return unknown_name("topology preset", name, presets);
+  } else if (*s == "machine") {
+    // The machine's own discovered nodes, without the emulated fallback: nothing to check.
   } else if (!s->empty() && ::access(s->c_str(), R_OK) != 0) {
     // The daemon parses the file at start; here we only make sure a reload would find it.
     return bad("cannot read topology file " + quote(*s) + ": " + std::strerror(errno));
