@@ -22,7 +22,7 @@ namespace {
 struct Registry {
   std::mutex mutex;
   std::vector<const PolicyOps *> policies{&kHeatPolicy, &kFirstTouchPolicy, &kLruPolicy,
-                                          &kLfuPolicy, &kTppPolicy, &kArcPolicy};
+                                          &kLfuPolicy,  &kTppPolicy,        &kArcPolicy};
 };
 Registry &registry() {
   static Registry r;

@@ -31,30 +31,30 @@ struct Node {
   std::string kind_reason;  // which figure or hint decided the kind
   int tier = -1;            // rank after rank_tiers(); 0 = fastest
 
-  uint64_t capacity = 0;    // bytes Tier may place here (enforced limit)
-  uint64_t total = 0;       // bytes the OS reports (0 for virtual nodes)
-  uint64_t free = 0;        // bytes the OS reports free at discovery
+  uint64_t capacity = 0;  // bytes Tier may place here (enforced limit)
+  uint64_t total = 0;     // bytes the OS reports (0 for virtual nodes)
+  uint64_t free = 0;      // bytes the OS reports free at discovery
 
   Figure read_latency_ns, write_latency_ns;
   Figure read_bandwidth_mbps, write_bandwidth_mbps;
 
-  std::vector<int> cpus;    // OS indexes of local CPUs
+  std::vector<int> cpus;  // OS indexes of local CPUs
   bool cpuless() const { return cpus.empty(); }
 
   // Hints discovery found (used by classify()).
-  bool dax_kmem = false;          // memory onlined from a DAX device (typical of CXL/PMem)
-  int memory_tier = -1;           // /sys/devices/virtual/memory_tiering memory_tierN, if any
-  int hbm_hint = 0;               // hwloc subtype "HBM" / "MCDRAM" seen
+  bool dax_kmem = false;  // memory onlined from a DAX device (typical of CXL/PMem)
+  int memory_tier = -1;   // /sys/devices/virtual/memory_tiering memory_tierN, if any
+  int hbm_hint = 0;       // hwloc subtype "HBM" / "MCDRAM" seen
 
   bool emulated = false;
-  int backing_node = -1;          // OS node that holds the memory (== id when real)
+  int backing_node = -1;  // OS node that holds the memory (== id when real)
 };
 
 struct Topology {
-  std::vector<Node> nodes;        // in tier order after rank_tiers()
+  std::vector<Node> nodes;  // in tier order after rank_tiers()
   // distance[i][j] between nodes[i] and nodes[j] as the OS reports it (empty if unknown).
   std::vector<std::vector<int>> distance;
-  std::string source;             // "hwloc", "sysfs", "file <path>", "preset default"
+  std::string source;  // "hwloc", "sysfs", "file <path>", "preset default"
   bool emulated = false;
 
   const Node *find(int id) const;
@@ -67,7 +67,7 @@ struct Topology {
 // HWLOC_XMLFILE / HWLOC_FSROOT (hwloc's own variables) and `sysfs_root` for the fallback,
 // so tests run on recorded machines. The result is classified and ranked.
 struct DiscoverOptions {
-  std::string sysfs_root = "/";   // prefix for /sys paths in the sysfs fallback
+  std::string sysfs_root = "/";  // prefix for /sys paths in the sysfs fallback
   bool use_hwloc = true;
 };
 Result<Topology> discover(const DiscoverOptions &options = {});
@@ -102,7 +102,7 @@ void classify(Topology &topology);
 // Orders nodes fastest first and assigns tier ranks (rule: docs/topology.md).
 void rank_tiers(Topology &topology);
 
-const char *kind_name(tier_node_kind kind);   // "dram", "hbm", "cxl", "cxl-pool", "unknown"
+const char *kind_name(tier_node_kind kind);  // "dram", "hbm", "cxl", "cxl-pool", "unknown"
 std::optional<tier_node_kind> parse_kind(const std::string &name);
 const char *source_name(tier_source source);  // "hwloc", "sysfs", "file", ...
 

@@ -19,8 +19,8 @@ namespace {
 // set's 30 epochs at the same rate, so it needs exactly 31; TPP waits for two accessed epochs and
 // for kswapd-style demotion to free room.
 int shift_bound(const std::string &name) {
-  static const std::map<std::string, int> bounds = {
-      {"first-touch", -1}, {"lru", 1}, {"lfu", 31}, {"tpp", 12}, {"heat", 10}, {"arc", 1}};
+  static const std::map<std::string, int> bounds = {{"first-touch", -1}, {"lru", 1},   {"lfu", 31},
+                                                    {"tpp", 12},         {"heat", 10}, {"arc", 1}};
   auto it = bounds.find(name);
   return it == bounds.end() ? 30 : it->second;  // policies registered later: a loose bound
 }

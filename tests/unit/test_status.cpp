@@ -8,9 +8,9 @@
 #include "tier/tier.h"
 
 TEST_CASE("every status has a distinct, non-empty name") {
-  const tier_status all[] = {TIER_OK,     TIER_EINVAL,   TIER_ENOMEM,    TIER_ENODEV,
-                             TIER_ENOSYS, TIER_ETOPOLOGY, TIER_ECONFIG,  TIER_EOS,
-                             TIER_ENOTOWNED, TIER_EBUSY, TIER_EPERM,     TIER_EPROTO};
+  const tier_status all[] = {TIER_OK,        TIER_EINVAL,    TIER_ENOMEM,  TIER_ENODEV,
+                             TIER_ENOSYS,    TIER_ETOPOLOGY, TIER_ECONFIG, TIER_EOS,
+                             TIER_ENOTOWNED, TIER_EBUSY,     TIER_EPERM,   TIER_EPROTO};
   for (auto a : all) {
     REQUIRE(std::string(tier_strerror(a)).size() > 3);
     for (auto b : all)
