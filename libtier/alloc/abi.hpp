@@ -34,4 +34,18 @@ R fail(R value, const Error &error) {
   return value;
 }
 
+// The C status of `s`; a failure also becomes the thread's last error.
+inline tier_status report(const Status &s) {
+  return s ? TIER_OK : set_last_error(s.error());
+}
+
+// For handle-based C APIs (kv.h, experts.h): runs `fn(*handle->impl)` guarded and reports its
+// Status; a NULL handle is TIER_EINVAL, "<call>: <what> is NULL".
+template <class Handle, class Fn>
+tier_status with_handle(const char *call, Handle *handle, const char *what, Fn &&fn) {
+  if (!handle)
+    return set_last_error(TIER_EINVAL, (std::string(call) + ": " + what + " is NULL").c_str());
+  return guarded(call, tier_status{TIER_ENOMEM}, [&] { return report(fn(*handle->impl)); });
+}
+
 }  // namespace tier::alloc

@@ -15,20 +15,7 @@ struct tier_experts {
 
 using tier::Status;
 using tier::alloc::guarded;
-
-namespace {
-
-tier_status report(const Status &s) {
-  return s ? TIER_OK : tier::set_last_error(s.error());
-}
-
-template <class Fn>
-tier_status with_set(const char *call, tier_experts *set, Fn &&fn) {
-  if (!set) return tier::set_last_error(TIER_EINVAL, (std::string(call) + ": set is NULL").c_str());
-  return guarded(call, tier_status{TIER_ENOMEM}, [&] { return report(fn(*set->impl)); });
-}
-
-}  // namespace
+using tier::alloc::with_handle;
 
 extern "C" {
 
@@ -59,7 +46,7 @@ TIER_API void tier_experts_destroy(tier_experts *set) {
 
 TIER_API tier_status tier_experts_register(tier_experts *set, const tier_expert_desc *desc,
                                            void **addr) {
-  return with_set("tier_experts_register", set, [&](auto &s) -> Status {
+  return with_handle("tier_experts_register", set, "set", [&](auto &s) -> Status {
     if (!desc || desc->size != sizeof(tier_expert_desc))
       return tier::make_error(TIER_EINVAL,
                               "tier_experts_register: desc is NULL or desc->size is wrong");
@@ -71,7 +58,8 @@ TIER_API tier_status tier_experts_register(tier_experts *set, const tier_expert_
 }
 
 TIER_API tier_status tier_experts_unregister(tier_experts *set, uint32_t layer, uint32_t expert) {
-  return with_set("tier_experts_unregister", set, [&](auto &s) { return s.remove(layer, expert); });
+  return with_handle("tier_experts_unregister", set, "set",
+                     [&](auto &s) { return s.remove(layer, expert); });
 }
 
 TIER_API void *tier_experts_addr(const tier_experts *set, uint32_t layer, uint32_t expert) {
@@ -80,30 +68,30 @@ TIER_API void *tier_experts_addr(const tier_experts *set, uint32_t layer, uint32
 
 TIER_API tier_status tier_experts_route(tier_experts *set, uint32_t layer, const uint32_t *experts,
                                         const uint32_t *tokens, size_t n) {
-  return with_set("tier_experts_route", set,
-                  [&](auto &s) { return s.route(layer, experts, tokens, n); });
+  return with_handle("tier_experts_route", set, "set",
+                     [&](auto &s) { return s.route(layer, experts, tokens, n); });
 }
 
 TIER_API tier_status tier_experts_prefetch(tier_experts *set, uint32_t layer,
                                            const uint32_t *experts, size_t n) {
-  return with_set("tier_experts_prefetch", set,
-                  [&](auto &s) { return s.prefetch(layer, experts, n); });
+  return with_handle("tier_experts_prefetch", set, "set",
+                     [&](auto &s) { return s.prefetch(layer, experts, n); });
 }
 
 TIER_API tier_status tier_experts_touch(tier_experts *set, uint32_t layer, uint32_t expert,
                                         uint32_t reads, uint32_t writes) {
-  return with_set("tier_experts_touch", set,
-                  [&](auto &s) { return s.touch(layer, expert, reads, writes); });
+  return with_handle("tier_experts_touch", set, "set",
+                     [&](auto &s) { return s.touch(layer, expert, reads, writes); });
 }
 
 TIER_API tier_status tier_experts_info_get(tier_experts *set, uint32_t layer, uint32_t expert,
                                            tier_expert_info *info) {
-  return with_set("tier_experts_info_get", set,
-                  [&](auto &s) { return s.info(layer, expert, info); });
+  return with_handle("tier_experts_info_get", set, "set",
+                     [&](auto &s) { return s.info(layer, expert, info); });
 }
 
 TIER_API tier_status tier_experts_stats_get(tier_experts *set, tier_experts_stats *stats) {
-  return with_set("tier_experts_stats_get", set, [&](auto &s) -> Status {
+  return with_handle("tier_experts_stats_get", set, "set", [&](auto &s) -> Status {
     if (!stats || stats->size != sizeof(tier_experts_stats))
       return tier::make_error(TIER_EINVAL,
                               "tier_experts_stats_get: stats is NULL or stats->size is wrong");

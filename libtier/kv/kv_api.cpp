@@ -15,22 +15,7 @@ struct tier_kv_pool {
 
 using tier::Status;
 using tier::alloc::guarded;
-
-namespace {
-
-tier_status report(const Status &s) {
-  return s ? TIER_OK : tier::set_last_error(s.error());
-}
-
-// Runs `fn(pool)` guarded, or reports a NULL pool.
-template <class Fn>
-tier_status with_pool(const char *call, tier_kv_pool *pool, Fn &&fn) {
-  if (!pool)
-    return tier::set_last_error(TIER_EINVAL, (std::string(call) + ": pool is NULL").c_str());
-  return guarded(call, tier_status{TIER_ENOMEM}, [&] { return report(fn(*pool->impl)); });
-}
-
-}  // namespace
+using tier::alloc::with_handle;
 
 extern "C" {
 
@@ -60,34 +45,36 @@ TIER_API void tier_kv_pool_destroy(tier_kv_pool *pool) {
 }
 
 TIER_API tier_status tier_kv_alloc(tier_kv_pool *pool, size_t n, tier_kv_block *ids, void **addrs) {
-  return with_pool("tier_kv_alloc", pool, [&](auto &p) { return p.alloc(n, ids, addrs); });
+  return with_handle("tier_kv_alloc", pool, "pool",
+                     [&](auto &p) { return p.alloc(n, ids, addrs); });
 }
 
 TIER_API tier_status tier_kv_publish(tier_kv_pool *pool, tier_kv_block id, uint64_t hash,
                                      tier_kv_block *holder) {
-  return with_pool("tier_kv_publish", pool, [&](auto &p) { return p.publish(id, hash, holder); });
+  return with_handle("tier_kv_publish", pool, "pool",
+                     [&](auto &p) { return p.publish(id, hash, holder); });
 }
 
 TIER_API tier_status tier_kv_lookup(tier_kv_pool *pool, const uint64_t *hashes, size_t n,
                                     tier_kv_block *ids, void **addrs, size_t *found) {
-  return with_pool("tier_kv_lookup", pool,
-                   [&](auto &p) { return p.lookup(hashes, n, ids, addrs, found); });
+  return with_handle("tier_kv_lookup", pool, "pool",
+                     [&](auto &p) { return p.lookup(hashes, n, ids, addrs, found); });
 }
 
 TIER_API tier_status tier_kv_retain(tier_kv_pool *pool, const tier_kv_block *ids, size_t n) {
-  return with_pool("tier_kv_retain", pool, [&](auto &p) { return p.retain(ids, n); });
+  return with_handle("tier_kv_retain", pool, "pool", [&](auto &p) { return p.retain(ids, n); });
 }
 
 TIER_API tier_status tier_kv_release(tier_kv_pool *pool, const tier_kv_block *ids, size_t n) {
-  return with_pool("tier_kv_release", pool, [&](auto &p) { return p.release(ids, n); });
+  return with_handle("tier_kv_release", pool, "pool", [&](auto &p) { return p.release(ids, n); });
 }
 
 TIER_API tier_status tier_kv_pin(tier_kv_pool *pool, const tier_kv_block *ids, size_t n) {
-  return with_pool("tier_kv_pin", pool, [&](auto &p) { return p.pin(ids, n); });
+  return with_handle("tier_kv_pin", pool, "pool", [&](auto &p) { return p.pin(ids, n); });
 }
 
 TIER_API tier_status tier_kv_unpin(tier_kv_pool *pool, const tier_kv_block *ids, size_t n) {
-  return with_pool("tier_kv_unpin", pool, [&](auto &p) { return p.unpin(ids, n); });
+  return with_handle("tier_kv_unpin", pool, "pool", [&](auto &p) { return p.unpin(ids, n); });
 }
 
 TIER_API void tier_kv_touch(tier_kv_pool *pool, const tier_kv_block *ids, size_t n, uint32_t reads,
@@ -109,11 +96,12 @@ TIER_API tier_status tier_kv_where(const tier_kv_pool *pool, const tier_kv_block
 
 TIER_API tier_status tier_kv_block_info_get(tier_kv_pool *pool, tier_kv_block id,
                                             tier_kv_block_info *info) {
-  return with_pool("tier_kv_block_info_get", pool, [&](auto &p) { return p.info(id, info); });
+  return with_handle("tier_kv_block_info_get", pool, "pool",
+                     [&](auto &p) { return p.info(id, info); });
 }
 
 TIER_API tier_status tier_kv_pool_stats_get(tier_kv_pool *pool, tier_kv_pool_stats *stats) {
-  return with_pool("tier_kv_pool_stats_get", pool, [&](auto &p) -> Status {
+  return with_handle("tier_kv_pool_stats_get", pool, "pool", [&](auto &p) -> Status {
     if (!stats || stats->size != sizeof(tier_kv_pool_stats))
       return tier::make_error(TIER_EINVAL,
                               "tier_kv_pool_stats_get: stats is NULL or stats->size is wrong");
@@ -124,38 +112,40 @@ TIER_API tier_status tier_kv_pool_stats_get(tier_kv_pool *pool, tier_kv_pool_sta
 
 TIER_API tier_status tier_kv_seq_share(tier_kv_pool *pool, uint64_t seq, const uint64_t *hashes,
                                        size_t n, tier_kv_block *ids, void **addrs, size_t *found) {
-  return with_pool("tier_kv_seq_share", pool,
-                   [&](auto &p) { return p.seq_share(seq, hashes, n, ids, addrs, found); });
+  return with_handle("tier_kv_seq_share", pool, "pool",
+                     [&](auto &p) { return p.seq_share(seq, hashes, n, ids, addrs, found); });
 }
 
 TIER_API tier_status tier_kv_seq_extend(tier_kv_pool *pool, uint64_t seq, size_t n,
                                         tier_kv_block *ids, void **addrs) {
-  return with_pool("tier_kv_seq_extend", pool,
-                   [&](auto &p) { return p.seq_extend(seq, n, ids, addrs); });
+  return with_handle("tier_kv_seq_extend", pool, "pool",
+                     [&](auto &p) { return p.seq_extend(seq, n, ids, addrs); });
 }
 
 TIER_API tier_status tier_kv_seq_blocks(tier_kv_pool *pool, uint64_t seq, tier_kv_block *ids,
                                         size_t cap, size_t *count) {
-  return with_pool("tier_kv_seq_blocks", pool,
-                   [&](auto &p) { return p.seq_blocks(seq, ids, cap, count); });
+  return with_handle("tier_kv_seq_blocks", pool, "pool",
+                     [&](auto &p) { return p.seq_blocks(seq, ids, cap, count); });
 }
 
 TIER_API tier_status tier_kv_seq_pin(tier_kv_pool *pool, uint64_t seq) {
-  return with_pool("tier_kv_seq_pin", pool, [&](auto &p) { return p.seq_pin(seq, true); });
+  return with_handle("tier_kv_seq_pin", pool, "pool",
+                     [&](auto &p) { return p.seq_pin(seq, true); });
 }
 
 TIER_API tier_status tier_kv_seq_unpin(tier_kv_pool *pool, uint64_t seq) {
-  return with_pool("tier_kv_seq_unpin", pool, [&](auto &p) { return p.seq_pin(seq, false); });
+  return with_handle("tier_kv_seq_unpin", pool, "pool",
+                     [&](auto &p) { return p.seq_pin(seq, false); });
 }
 
 TIER_API tier_status tier_kv_seq_touch(tier_kv_pool *pool, uint64_t seq, uint32_t reads,
                                        uint32_t writes) {
-  return with_pool("tier_kv_seq_touch", pool,
-                   [&](auto &p) { return p.seq_touch(seq, reads, writes); });
+  return with_handle("tier_kv_seq_touch", pool, "pool",
+                     [&](auto &p) { return p.seq_touch(seq, reads, writes); });
 }
 
 TIER_API tier_status tier_kv_seq_free(tier_kv_pool *pool, uint64_t seq) {
-  return with_pool("tier_kv_seq_free", pool, [&](auto &p) { return p.seq_free(seq); });
+  return with_handle("tier_kv_seq_free", pool, "pool", [&](auto &p) { return p.seq_free(seq); });
 }
 
 }  // extern "C"
