@@ -11,32 +11,13 @@
 #include "tier/experts.h"
 #include "tier/heat.h"
 #include "tier/tier.h"
+#include "test_runtime_fixture.hpp"
+
+using tier::test::Rt;
 
 namespace {
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-
-struct Rt {
-  tier_runtime *rt = nullptr;
-  Rt() {
-    tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
-    o.topology = "default";
-    REQUIRE(tier_runtime_create(&o, &rt) == TIER_OK);
-  }
-  ~Rt() {
-    tier_agent_stop(rt);
-    tier_runtime_destroy(rt);
-  }
-  int node_of_kind(tier_node_kind kind) const {
-    for (int i = 0; i < tier_node_count(rt); ++i) {
-      tier_node_info info{};
-      info.size = sizeof info;
-      REQUIRE(tier_node_at(rt, i, &info) == TIER_OK);
-      if (info.kind == kind) return info.id;
-    }
-    return -1;
-  }
-};
 
 tier_policy bind_to(int node) {
   tier_policy p = TIER_POLICY_INIT;

@@ -14,32 +14,13 @@
 #include "tier/heat.h"
 #include "tier/kv.h"
 #include "tier/tier.h"
+#include "test_runtime_fixture.hpp"
+
+using tier::test::Rt;
 
 namespace {
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-
-struct Rt {
-  tier_runtime *rt = nullptr;
-  Rt() {
-    tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
-    o.topology = "default";
-    REQUIRE(tier_runtime_create(&o, &rt) == TIER_OK);
-  }
-  ~Rt() {
-    tier_agent_stop(rt);
-    tier_runtime_destroy(rt);
-  }
-  int node_of_kind(tier_node_kind kind) const {
-    for (int i = 0; i < tier_node_count(rt); ++i) {
-      tier_node_info info{};
-      info.size = sizeof info;
-      REQUIRE(tier_node_at(rt, i, &info) == TIER_OK);
-      if (info.kind == kind) return info.id;
-    }
-    return -1;
-  }
-};
 
 // A pool of `max_blocks` blocks of `block_mib` MiB, slabs of `per_slab`, on `policy`.
 tier_kv_pool *make_pool(tier_runtime *rt, uint32_t max_blocks, uint64_t block_mib = 2,
