@@ -36,6 +36,31 @@ uint64_t pack(uint8_t op, uint64_t id) {
   return (uint64_t{op} << 56) | (id & ((uint64_t{1} << 56) - 1));
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux 6.5; bookworm's headers predate it
+#endif
+
+// The pidfd of the process that connected. SO_PEERPIDFD names exactly that process, even if it
+// has exited and its pid been reused since. Kernels before 6.5 answer ENOPROTOOPT, and then
+// pidfd_open(pid) could open a newer process that reused the pid of a client that exited; for
+// that the client's socket must still be open (held by a forked child), so a peer that has hung
+// up is refused, which leaves only that forked-child case open on old kernels.
+int open_peer_pidfd(int sock, pid_t pid) {
+  int fd = -1;
+  socklen_t len = sizeof fd;
+  if (::getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &fd, &len) == 0) return fd;
+  if (errno != ENOPROTOOPT) return -1;  // ESRCH: the peer has already exited
+  fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return -1;
+  pollfd p{sock, POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP)) != 0) {
+    ::close(fd);
+    errno = ESRCH;
+    return -1;
+  }
+  return fd;
+}
+
 std::string proc_comm(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
   std::string s;
@@ -509,9 +534,9 @@ void Server::handle_hello(Conn *c, const dp::HelloMsg &m, int fd) {
     close_conn(c, "hello refused");
     return;
   }
-  cs->pidfd = static_cast<int>(::syscall(SYS_pidfd_open, cs->pid, 0));
+  cs->pidfd = open_peer_pidfd(c->fd, cs->pid);
   if (cs->pidfd < 0) {
-    refuse(c, TIER_EOS, std::string("pidfd_open: ") + std::strerror(errno));
+    refuse(c, TIER_EOS, std::string("peer pidfd: ") + std::strerror(errno));
     close_conn(c, "hello refused");
     return;
   }
