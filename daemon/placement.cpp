@@ -353,9 +353,30 @@ void Placement::fill_status(dp::StatusReply *out, const std::vector<ClientState 
   dp::copy_text(out->policy, policy_->name());
   dp::copy_text(out->topology, topology_.source);
   out->nnodes = static_cast<uint32_t>(topology_.nodes.size());
+  // Hot bytes are the hot set as MEMTIS sizes it: the hottest bytes that fit the tiers above
+  // the slowest, in whole histogram buckets (the bucket that overflows them is left out, so
+  // hot never exceeds those tiers' capacity). "Accessed lately" would count nearly everything
+  // a busy client has.
+  int slowest = 0;
+  for (const Node &n : topology_.nodes) slowest = std::max(slowest, n.tier);
+  uint64_t fast_capacity = 0;
+  for (const Node &n : topology_.nodes)
+    if (n.tier < slowest) fast_capacity += n.capacity;
+  heat::LogHistogram histogram;
+  for (const ClientState *c : clients)
+    for (const DaemonChunk &d : c->chunks)
+      if (d.node >= 0) histogram.add(d.temperature, d.bytes);
+  double hot_from = histogram.hot_threshold(slowest == 0 ? UINT64_MAX : fast_capacity);
+  uint64_t from_bucket_up = 0;
+  for (const ClientState *c : clients)
+    for (const DaemonChunk &d : c->chunks)
+      if (d.node >= 0 && d.temperature > 0 && d.temperature >= hot_from) from_bucket_up += d.bytes;
+  if (slowest != 0 && from_bucket_up > fast_capacity)
+    hot_from = heat::LogHistogram::lower_edge(heat::LogHistogram::bucket(hot_from) + 1);
   for (size_t i = 0; i < topology_.nodes.size() && i < size_t{dp::kMaxNodes}; ++i) {
     const Node &n = topology_.nodes[i];
     dp::NodeStatus &s = out->nodes[i];
+    s = {};
     s.id = n.id;
     s.tier = n.tier;
     s.capacity = n.capacity;
@@ -365,7 +386,7 @@ void Placement::fill_status(dp::StatusReply *out, const std::vector<ClientState 
       for (const DaemonChunk &d : c->chunks)
         if (d.node == n.id) {
           s.used += d.bytes;
-          if (d.history & 0xF) s.hot += d.bytes;
+          if (d.temperature > 0 && d.temperature >= hot_from) s.hot += d.bytes;
         }
   }
 }

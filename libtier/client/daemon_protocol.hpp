@@ -104,7 +104,7 @@ struct NodeStatus {
   int32_t tier = 0;
   uint64_t capacity = 0;
   uint64_t used = 0;  // bytes of tracked chunks on the node, all clients
-  uint64_t hot = 0;   // of which accessed in the last four epochs
+  uint64_t hot = 0;   // of which in the hot set (sized to the tiers above the slowest)
   char name[16] = {};
   char kind[12] = {};
 };

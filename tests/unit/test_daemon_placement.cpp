@@ -152,3 +152,30 @@ TEST_CASE("a refused table affects no other client", "[daemon]") {
   // Logged once, not every epoch.
   CHECK(log.find("group 7 is not contiguous") == log.rfind("group 7 is not contiguous"));
 }
+
+TEST_CASE("status reports as hot only the hottest bytes that fit the fast tiers", "[daemon]") {
+  // Every chunk is touched every epoch, but two of them far more often: "accessed lately" would
+  // call all eight hot; the hot set sized to the 4-chunk fast tier holds the two busy ones and
+  // at most the boundary bucket's worth more, never the whole client.
+  std::string log;
+  auto p = placement(4, &log);
+  SimClient a(1, 8);
+  run(*p, {&a}, 12, [](SimClient *c) {
+    for (uint32_t i = 0; i < 8; ++i) c->touch(i, i < 2 ? 1000 : 10);
+  });
+  dp::StatusReply status{};
+  p->fill_status(&status, {&a.state});
+  REQUIRE(status.nnodes == 2);
+  uint64_t used = 0, hot = 0;
+  for (uint32_t i = 0; i < status.nnodes; ++i)
+    used += status.nodes[i].used, hot += status.nodes[i].hot;
+  CHECK(used == 8 * kChunk);
+  CHECK(hot == 2 * kChunk);
+  // When all the heat fits the fast tier, exactly the chunks with any heat are hot.
+  SimClient idle(2, 8);
+  run(*p, {&idle}, 2, [](SimClient *c) { c->touch(0, 5); });
+  p->fill_status(&status, {&idle.state});
+  hot = 0;
+  for (uint32_t i = 0; i < status.nnodes; ++i) hot += status.nodes[i].hot;
+  CHECK(hot == kChunk);
+}
