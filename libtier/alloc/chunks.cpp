@@ -2,7 +2,8 @@
 //
 // Every run this runtime maps is in ChunkState::runs (for residency and teardown) and its
 // granules in the page map. Capacity is charged per granule to the node it was placed on
-// (NodeState::reserved) when mapped and released when unmapped; a cached run stays charged.
+// (NodeState::reserved) when mapped and released when unmapped; a cached run stays charged,
+// and its granules (GranuleKind::kCached) are counted in NodeState::cached as well.
 // Thread-safety: see chunks.hpp. Syscalls (mmap, mbind, madvise, munmap) run outside the chunk
 // mutex; only table updates are inside it.
 #include "alloc/chunks.hpp"
@@ -209,7 +210,10 @@ void unmap_run(tier_runtime *rt, char *addr, size_t len) {
   PageMap *pm = PageMap::existing();
   for (size_t off = 0; off < len; off += kGranule) {
     Granule g = pm->get(addr + off);
-    if (g.runtime == rt->generation) rt->nodes[g.node_slot].release(kGranule);
+    if (g.runtime != rt->generation) continue;
+    rt->nodes[g.node_slot].release(kGranule);
+    if (g.kind == GranuleKind::kCached)
+      rt->nodes[g.node_slot].cached.fetch_sub(kGranule, std::memory_order_relaxed);
   }
   pm->clear(addr, len);
   (void)prim::unmap(addr, len);
@@ -296,6 +300,7 @@ Result<LargeResult> large_alloc(tier_placement *pl, size_t size) {
       g.kind = off == 0 ? GranuleKind::kLargeHead : GranuleKind::kLargeBody;
       g.placement = pl->gid;
       pm->set_one(addr + off, g);
+      rt->nodes[g.node_slot].cached.fetch_sub(kGranule, std::memory_order_relaxed);
     }
   }
   {
@@ -344,6 +349,7 @@ Status large_free(tier_runtime *rt, void *p) {
     one_node = one_node && g.node_slot == first_slot;
     g.kind = GranuleKind::kCached;
     pm->set_one(addr + off, g);
+    rt->nodes[g.node_slot].cached.fetch_add(kGranule, std::memory_order_relaxed);
   }
   // A mover (migrate/) may have re-placed granules since allocation: the cache key must say
   // where the run is now, and a single-node run that got split is not worth keeping.

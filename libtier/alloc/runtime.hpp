@@ -70,6 +70,9 @@ struct NodeState {
   int slot = 0;
   std::atomic<uint64_t> capacity{0};
   std::atomic<uint64_t> reserved{0};  // bytes mapped for this node (live, cached, slack)
+  // Of `reserved`, the bytes of freed large runs parked in the reuse cache: room that
+  // evict_cache() gives back on demand, so the agent does not count it as used.
+  std::atomic<uint64_t> cached{0};
   std::atomic<uint64_t> peak{0};
   std::atomic<uint64_t> fallbacks{0};
   StripedCounter allocated;  // bytes and count handed out and not freed

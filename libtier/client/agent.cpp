@@ -298,7 +298,10 @@ std::vector<policy::NodeState> Agent::node_states() const {
     n.id = ns.node.id;
     n.tier = ns.node.tier;
     n.capacity = ns.capacity.load(std::memory_order_relaxed);
-    n.used = ns.reserved.load(std::memory_order_relaxed);
+    // Cached free runs are room: allocation and the emulated mover evict them when they need it.
+    const uint64_t reserved = ns.reserved.load(std::memory_order_relaxed);
+    const uint64_t cached = ns.cached.load(std::memory_order_relaxed);
+    n.used = reserved > cached ? reserved - cached : 0;
     n.latency_ns = ns.node.read_latency_ns.value;
     n.bandwidth_mbps = ns.node.read_bandwidth_mbps.value;
     out.push_back(n);

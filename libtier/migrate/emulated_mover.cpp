@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "alloc/chunks.hpp"
 #include "alloc/page_map.hpp"
 #include "alloc/runtime.hpp"
 #include "emu/cost_model.hpp"
@@ -63,7 +64,12 @@ int move_granule(EmuState &st, alloc::PageMap *pm, char *g_addr, int to_slot, Mo
   }
   alloc::NodeState &dst = rt->nodes[to_slot];
   alloc::NodeState &src = rt->nodes[from_slot];
-  if (!dst.try_reserve(kGranule)) return ENOSPC;
+  if (!dst.try_reserve(kGranule)) {
+    // Freed large runs parked in the reuse cache hold room the move may take.
+    if (dst.cached.load(std::memory_order_relaxed) == 0) return ENOSPC;
+    alloc::evict_cache(rt, to_slot);
+    if (!dst.try_reserve(kGranule)) return ENOSPC;
+  }
   stats->throttled_ns += st.bucket.acquire(kGranule);
   if (st.options.relocate) {
     RelocateOptions ro;

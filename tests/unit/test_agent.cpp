@@ -130,6 +130,38 @@ TEST_CASE("agent: cold chunks are demoted under pressure; pinned ones stay") {
   tier_free(rt.rt, hotp);
 }
 
+TEST_CASE("agent: freed large runs cached on the fast tier make room for promotions") {
+  // A freed large run stays mapped and charged for reuse; it must not look like a full fast
+  // tier to the engine, and the mover takes its room back when a hot chunk needs it.
+  Rt rt;
+  const int hbm = rt.node_of_kind(TIER_KIND_HBM), cxl = rt.node_of_kind(TIER_KIND_CXL);
+  tier_node_stats hs{};
+  hs.size = sizeof hs;
+  REQUIRE(tier_node_stats_get(rt.rt, hbm, &hs) == TIER_OK);
+  REQUIRE(tier_node_set_capacity(rt.rt, hbm, hs.reserved + 16 * kMiB) == TIER_OK);
+  char *gone = rt.alloc_on(hbm, 16 * kMiB);
+  REQUIRE(tier_free(rt.rt, gone) == TIER_OK);  // cached: HBM is charged to its capacity
+  char *hotp = rt.alloc_on(cxl, 8 * kMiB);
+  uint32_t id = 0;
+  REQUIRE(tier_region_register(rt.rt, hotp, 8 * kMiB, TIER_GROUP_NONE, 0, &id) == TIER_OK);
+
+  uint64_t failed = 0;
+  for (int e = 0; e < 10 && rt.on(hotp, 8 * kMiB, hbm) < 8 * kMiB; ++e) {
+    tier_touch(rt.rt, hotp, 8 * kMiB, 500, 0);
+    tier_epoch_stats st{};
+    st.size = sizeof st;
+    REQUIRE(tier_epoch(rt.rt, &st) == TIER_OK);
+    failed += st.pages_failed;
+  }
+  CHECK(rt.on(hotp, 8 * kMiB, hbm) == 8 * kMiB);
+  CHECK(failed == 0);
+  for (size_t off = 0; off < 8 * kMiB; off += 4096) REQUIRE(hotp[off] == 0x11);
+  REQUIRE(tier_node_stats_get(rt.rt, hbm, &hs) == TIER_OK);
+  CHECK(hs.reserved <= hs.capacity);
+  REQUIRE(tier_region_unregister(rt.rt, id) == TIER_OK);
+  REQUIRE(tier_free(rt.rt, hotp) == TIER_OK);
+}
+
 TEST_CASE("agent thread: promotes on its own, under concurrent touches and allocations") {
   Rt rt;
   const int hbm = rt.node_of_kind(TIER_KIND_HBM), cxl = rt.node_of_kind(TIER_KIND_CXL);
