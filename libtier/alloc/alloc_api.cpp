@@ -2,15 +2,18 @@
 //
 // Fast path (tier_malloc_p / tier_free up to 4 KiB): no lock, no policy resolution; one
 // thread-local lookup, a pop from (or push to) the thread's magazine (magazine.hpp) and one
-// striped counter add; tier_free also pays one page-map load and a sallocx for the size class.
+// striped counter add; tier_free also pays one page-map load and one class-map load for the
+// block's size class (class_map.hpp; no jemalloc call).
 // Up to 2 MiB: one jemalloc call with the thread's explicit tcache instead of the magazine.
 // Sizes of 2 MiB and more (or 2 MiB alignment) go to the chunk layer. Accounting counts usable
 // sizes (what tier_usable_size reports), so `allocated` equals the sum of live usable sizes.
 // Thread-safety: all calls are thread-safe.
+#include <cassert>
 #include <cstring>
 
 #include "alloc/abi.hpp"
 #include "alloc/arena.hpp"
+#include "alloc/class_map.hpp"
 #include "alloc/chunks.hpp"
 #include "alloc/magazine.hpp"
 #include "alloc/placement.hpp"
@@ -72,8 +75,9 @@ void *small_alloc(tier_runtime *rt, tier_placement *pl, size_t size, int extra) 
   if (TIER_UNLIKELY(p == nullptr)) return fail<void *>(nullptr, no_room(rt, pl, size));
   Granule g = PageMap::existing()->get(p);
   // nallocx is a size-class computation; it equals what sallocx reports at free time.
-  account(rt, g.node_slot, int64_t(tierje_nallocx(size, extra & ~MALLOCX_ZERO)), 1,
-          thread_stripe_of(t));
+  const size_t usable = tierje_nallocx(size, extra & ~MALLOCX_ZERO);
+  if (ClassMap *cm = ClassMap::existing()) cm->set(p, class_map_value(usable));
+  account(rt, g.node_slot, int64_t(usable), 1, thread_stripe_of(t));
   return p;
 }
 
@@ -147,13 +151,29 @@ size_t usable(tier_runtime *rt, const void *p, const Granule &g) {
   return b ? b->len : 0;
 }
 
+// The usable size of small block `p` and its magazine class + 1 (0 above kMagMaxSize): from
+// the class map when it knows the page, else from jemalloc.
+inline size_t small_size(const void *p, unsigned *cls_plus1) {
+  if (const ClassMap *cm = ClassMap::existing(); TIER_LIKELY(cm != nullptr)) {
+    if (const unsigned c = cm->get(p); TIER_LIKELY(c != 0)) {
+      *cls_plus1 = c;
+      assert(g_size_classes.size[c - 1] == tierje_sallocx(p, 0));
+      return g_size_classes.size[c - 1];
+    }
+  }
+  const size_t size = tierje_sallocx(p, 0);
+  *cls_plus1 = class_map_value(size);
+  return size;
+}
+
 tier_status free_owned(tier_runtime *rt, void *p, const Granule &g) {
   if (TIER_LIKELY(g.kind == GranuleKind::kSmall)) {
     ThreadState &t = t_thread;
-    const size_t size = tierje_sallocx(p, 0);
+    unsigned cls_plus1 = 0;
+    const size_t size = small_size(p, &cls_plus1);
     account(rt, g.node_slot, -int64_t(size), -1, thread_stripe_of(t));
-    if (TIER_LIKELY(size <= kMagMaxSize)) {
-      const unsigned cls = size_class_of(size);
+    if (TIER_LIKELY(cls_plus1 != 0)) {
+      const unsigned cls = cls_plus1 - 1;
       if (Magazines *m = t.mag[g.placement]; TIER_LIKELY(m != nullptr)) {
         MagBin &b = m->bin[cls];
         if (TIER_LIKELY(b.n < g_size_classes.cap[cls])) {
@@ -188,8 +208,10 @@ void *resize(tier_runtime *rt, void *p, const Granule &g, size_t size, tier_plac
     size_t old_usable = tierje_sallocx(p, 0);
     void *q = tierje_rallocx(p, want, pl->mallocx_arena | thread_tcache(pl->gid));
     if (q == nullptr) return fail<void *>(nullptr, no_room(rt, pl, want));
+    const size_t new_usable = tierje_sallocx(q, 0);
+    if (ClassMap *cm = ClassMap::existing()) cm->set(q, class_map_value(new_usable));
     account(rt, g.node_slot, -int64_t(old_usable), -1);
-    account(rt, PageMap::existing()->get(q).node_slot, int64_t(tierje_sallocx(q, 0)), 1);
+    account(rt, PageMap::existing()->get(q).node_slot, int64_t(new_usable), 1);
     return q;
   }
   size_t old_usable = usable(rt, p, g);

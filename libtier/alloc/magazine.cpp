@@ -7,6 +7,7 @@
 #include <string>
 
 #include "alloc/arena.hpp"
+#include "alloc/class_map.hpp"
 #include "alloc/page_map.hpp"
 #include "alloc/placement.hpp"
 #include "alloc/runtime.hpp"
@@ -72,6 +73,7 @@ void *magazine_refill_pop(tier_runtime *rt, tier_placement *pl, unsigned cls) {
   const size_t size = g_size_classes.size[cls];
   const uint32_t want = g_size_classes.cap[cls] / 2;
   PageMap *pm = PageMap::existing();
+  ClassMap *cm = ClassMap::existing();
   // Filled from the back so the first block jemalloc hands out is popped first (its cache
   // lines are the warmest).
   void *got[kMagSlots];
@@ -82,6 +84,8 @@ void *magazine_refill_pop(tier_runtime *rt, tier_placement *pl, unsigned cls) {
     got[n++] = p;
   }
   if (n == 0) return nullptr;
+  if (cm != nullptr)
+    for (uint32_t i = 0; i < n; ++i) cm->set(got[i], cls + 1);
   for (uint32_t i = n; i-- > 1;) {
     b.slot[b.n++] = reinterpret_cast<uintptr_t>(got[i]) |
                     (uintptr_t{pm->get(got[i]).node_slot} << kMagTagShift);

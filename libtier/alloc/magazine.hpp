@@ -60,6 +60,12 @@ inline unsigned size_class_of(size_t size) {
   return g_size_classes.of[(size + 7) >> 3];
 }
 
+// The ClassMap value (class_map.hpp) of a block of usable size `usable`: its magazine class
+// + 1, or 0 above kMagMaxSize.
+inline unsigned class_map_value(size_t usable) {
+  return usable <= kMagMaxSize ? size_class_of(usable) + 1 : 0;
+}
+
 // Fills the size-class table (init_allocator_once, after jemalloc is initialised).
 void init_size_classes();
 

@@ -11,6 +11,7 @@
 #include "alloc/abi.hpp"
 #include "alloc/arena.hpp"
 #include "alloc/chunks.hpp"
+#include "alloc/class_map.hpp"
 #include "alloc/fork.hpp"
 #include "alloc/magazine.hpp"
 #include "alloc/placement.hpp"
@@ -42,6 +43,8 @@ Result<tier_runtime *> create_runtime(const tier_runtime_options *options) {
   }
   if (Status st = init_allocator_once(); !st) return std::move(st).error();
   if (auto pm = PageMap::instance(); !pm) return std::move(pm).error();
+  // Optional: without it tier_free asks jemalloc for each block's size (class_map.hpp).
+  ClassMap::instance();
 
   auto topo = resolve_topology(o->topology);
   if (!topo) return std::move(topo).error();

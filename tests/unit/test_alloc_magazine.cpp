@@ -1,7 +1,8 @@
 // The per-thread small-block magazines in front of jemalloc (libtier/alloc/magazine.hpp): a
 // thread's cached blocks go back to the arena when it exits, statistics stay exact while
-// many short-lived threads churn (cached blocks count as not allocated), and a block freed
-// into a magazine is handed out again with its node accounted.
+// many short-lived threads churn (cached blocks count as not allocated), a block freed
+// into a magazine is handed out again with its node accounted, and the page -> size class
+// map that tier_free reads instead of asking jemalloc agrees with jemalloc on every path.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "alloc/class_map.hpp"
 #include "alloc/magazine.hpp"
 #include "alloc/placement.hpp"
 #include "tier/tier.h"
@@ -185,4 +187,48 @@ TEST_CASE("destroying a runtime drops the calling thread's magazines") {
     REQUIRE(tier::alloc::magazine_cached_blocks(gid) > 0);
   }
   REQUIRE(tier::alloc::magazine_cached_blocks(gid) == 0);
+}
+
+TEST_CASE("tier_free learns the right size on every allocation path, on reused pages too") {
+  Rt r;
+  tier_placement *pl = bound_placement(r.rt, 0);
+  tier::alloc::ClassMap *cm = tier::alloc::ClassMap::existing();
+  REQUIRE(cm != nullptr);
+
+  // A thread fills pages with 4 KiB and 2 KiB blocks and frees them; its exit returns them
+  // to the arena, whose emptied slabs are then carved again for the other sizes below.
+  int failures = 0;
+  std::thread([&] {
+    std::vector<void *> blocks;
+    for (int i = 0; i < 400; ++i) blocks.push_back(tier_malloc_p(r.rt, i % 2 ? 4096 : 2048, pl));
+    for (void *p : blocks) failures += p == nullptr || tier_free(r.rt, p) != TIER_OK;
+  }).join();
+  REQUIRE(failures == 0);
+
+  std::vector<void *> live;
+  for (int i = 0; i < 100; ++i) {
+    live.push_back(tier_malloc_p(r.rt, 1 + (i * 97) % 4096, pl));  // magazine
+    live.push_back(tier_malloc_p(r.rt, 4097 + i * 300, pl));       // direct, above 4 KiB
+    live.push_back(tier_aligned_alloc_p(r.rt, 256, 24 + i, pl));   // direct, aligned
+    live.push_back(tier_calloc(r.rt, 3, 40 + i, nullptr));         // direct, zeroed
+    live.push_back(tier_realloc(r.rt, tier_malloc_p(r.rt, 20, pl), 3000 + i));  // grown
+    live.push_back(tier_realloc(r.rt, tier_malloc_p(r.rt, 9000, pl), 30 + i));  // shrunk
+  }
+  uint64_t bytes = 0;
+  for (void *p : live) {
+    REQUIRE(p != nullptr);
+    const size_t usable = tier_usable_size(r.rt, p);
+    bytes += usable;
+    const unsigned c = cm->get(p);
+    INFO("block of " << usable << " bytes");
+    if (usable <= tier::alloc::kMagMaxSize) {
+      REQUIRE(c != 0);
+      REQUIRE(tier::alloc::g_size_classes.size[c - 1] == usable);
+    } else {
+      REQUIRE(c == 0);
+    }
+  }
+  REQUIRE(totals(r.rt) == std::pair<uint64_t, uint64_t>{bytes, live.size()});
+  for (void *p : live) REQUIRE(tier_free(r.rt, p) == TIER_OK);
+  REQUIRE(totals(r.rt) == std::pair<uint64_t, uint64_t>{0, 0});
 }
