@@ -121,6 +121,17 @@ int count_fds(pid_t pid) {
   return n;
 }
 
+int settled_fds(pid_t pid) {
+  int last = count_fds(pid), same = 0;
+  for (int i = 0; i < 200 && same < 3; ++i) {
+    ::usleep(100 * 1000);
+    const int now = count_fds(pid);
+    same = now == last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 Tierd::Tierd(const TempDir &dir, std::vector<std::string> more)
     : socket(dir.file("tierd.sock")), log_path(dir.file("tierd.log")), extra(std::move(more)) {
   start();

@@ -16,7 +16,7 @@ TEST_CASE("200 clients connect and leave", "[daemon]") {
   TempDir dir;
   Tierd tierd(dir);
   REQUIRE(eventually([&] { return client_count(tierd.socket) == 0; }, 30));
-  const int fds = count_fds(tierd.pid);
+  const int fds = settled_fds(tierd.pid);
   int connected = 0;
   for (int round = 0; round < 10; ++round) {
     // 10 in this process, held open together...

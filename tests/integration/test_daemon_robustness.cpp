@@ -32,7 +32,7 @@ TEST_CASE("a client killed mid-epoch is cleaned up", "[daemon]") {
   REQUIRE(eventually([&] { return client_count(tierd.socket) == 2; }, 30));
   // Settle: both converged, so tierd has mapped, read and written their tables.
   REQUIRE(eventually([&] { return a.converged(0) && b.converged(0); }, 40));
-  const int fds = count_fds(tierd.pid);
+  const int fds = settled_fds(tierd.pid);
   REQUIRE(table_mappings(tierd.pid) == 2);
 
   for (int round = 0; round < 3; ++round) {
