@@ -37,6 +37,18 @@ int civetweb_log(const mg_connection *, const char *message) {
 
 constexpr unsigned kCivetwebIpv6 = 8;  // mg_check_feature(): built with USE_IPV6
 
+// civetweb says "cannot bind to 127.0.0.1:9464: 98 (Address already in use)"; the caller's
+// message already names the address, so only the reason is kept.
+std::string reason(std::string text, const std::string &spec) {
+  const std::string prefix = "cannot bind to " + spec + ": ";
+  if (text.rfind(prefix, 0) == 0) text.erase(0, prefix.size());
+  const size_t open = text.find(" (");
+  if (open != std::string::npos && open > 0 && text.back() == ')' &&
+      text.find_first_not_of("0123456789") == open)
+    text = text.substr(open + 2, text.size() - open - 3);
+  return text;
+}
+
 }  // namespace
 
 std::string MetricsEndpoint::listen_spec(const std::string &address, uint16_t port) {
@@ -74,8 +86,8 @@ Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::start(
     lock.lock();
     capturing = false;
     if (!e->exposer_)
-      return make_error(
-          TIER_EOS, "cannot listen on " + spec + ": " + (captured.empty() ? failure : captured));
+      return make_error(TIER_EOS, "cannot listen on " + spec + ": " +
+                                      (captured.empty() ? failure : reason(captured, spec)));
   }
   e->exposer_->RegisterCollectable(registry);
   const std::vector<int> ports = e->exposer_->GetListeningPorts();

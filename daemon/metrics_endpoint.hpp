@@ -27,7 +27,7 @@ class MetricsEndpoint {
   // Listens on address:port (a literal IPv4 address, or IPv6 where civetweb was built with
   // it; port 0 = any free port). Errors (TIER_ECONFIG for an address civetweb cannot use,
   // TIER_EOS when binding fails) name the address and civetweb's reason, e.g.
-  //   cannot listen on 127.0.0.1:9464: cannot bind to 127.0.0.1:9464: 98 (Address already in use)
+  //   cannot listen on 127.0.0.1:9464: Address already in use
   static Result<std::unique_ptr<MetricsEndpoint>> start(
       const std::string &address, uint16_t port,
       const std::shared_ptr<prometheus::Registry> &registry);
