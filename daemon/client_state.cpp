@@ -141,7 +141,9 @@ TableRead read_table(ClientState *c, uint64_t epoch, double factor,
       return TableRead::kRefused;
     }
     copy.resize(n);
-    std::memcpy(copy.data(), src, size_t{n} * sizeof(dp::ShmChunk));
+    // An empty vector's data() may be null, and memcpy from or to null is undefined even
+    // for 0 bytes (UBSan stops tierd there).
+    if (n) std::memcpy(copy.data(), src, size_t{n} * sizeof(dp::ShmChunk));
     std::atomic_thread_fence(std::memory_order_acquire);
     consistent = h->seq.load(std::memory_order_relaxed) == s1;
   }

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "client/daemon_protocol.hpp"
@@ -79,6 +80,9 @@ struct ClientState {
   std::string last_refusal;           // logged once, not every epoch while it lasts
   uint32_t requests_outstanding = 0;  // requests of the batch the client has not applied
   uint32_t request_gen = 0;
+  // Per request of the outstanding batch: its bytes and MoveReason, kept on tierd's side so
+  // the client, which writes the results, cannot change what they are counted as.
+  std::vector<std::pair<uint32_t, uint8_t>> batch;
   std::unique_ptr<migrate::Mover> mover;  // real NUMA: move_pages on pid
 };
 

@@ -218,7 +218,8 @@ Status set_metrics_address(Config &c, const Value &v) {
 }
 
 Status set_metrics_port(Config &c, const Value &v) {
-  Result<int64_t> i = get_int_in(v, 1, 65535);
+  // 0 = any free port: tierd logs the one it got (for tests and ad-hoc runs).
+  Result<int64_t> i = get_int_in(v, 0, 65535);
   if (!i) return std::move(i).error();
   c.metrics_port = static_cast<uint16_t>(*i);
   return {};

@@ -33,6 +33,9 @@ struct DaemonOptions {
   double low_watermark = 0.02;
   double high_watermark = 0.05;
   std::string log_level = "info";  // "debug" logs every epoch that moved something
+  bool metrics_enabled = false;
+  std::string metrics_address = "127.0.0.1";  // a literal IPv4 or IPv6 address
+  uint16_t metrics_port = 9464;               // 0 = any free port (logged)
 };
 
 }  // namespace tier::daemon

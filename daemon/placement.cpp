@@ -34,6 +34,26 @@ Result<std::unique_ptr<Placement>> Placement::create(const DaemonOptions &option
   return p;
 }
 
+const char *move_reason_name(MoveReason reason) {
+  switch (reason) {
+    case MoveReason::kPromote:
+      return "promote";
+    case MoveReason::kDemote:
+      return "demote";
+    case MoveReason::kRebalance:
+      return "rebalance";
+    case MoveReason::kManual:
+      return "manual";
+  }
+  return "unknown";
+}
+
+MoveReason Placement::reason_of(int32_t from, int32_t to, bool manual) const {
+  if (manual) return MoveReason::kManual;
+  const int a = tier_of(from), b = tier_of(to);
+  return b < a ? MoveReason::kPromote : b > a ? MoveReason::kDemote : MoveReason::kRebalance;
+}
+
 int Placement::tier_of(int32_t node) const {
   const Node *n = topology_.find(node);
   return n ? n->tier : -1;
@@ -60,11 +80,25 @@ void Placement::collect_results(ClientState *c) {
   if (!c->requests_outstanding) return;
   auto *h = static_cast<dp::ShmHeader *>(c->shm);
   if (h->request_done.load(std::memory_order_acquire) != c->request_gen) return;
+  // The results are the client's word (a migrate::Outcome each); only what they count as
+  // moved or failed depends on them, never tierd's own state.
+  const dp::ShmRequest *reqs = dp::shm_requests(c->shm);
+  for (size_t i = 0; i < c->batch.size() && i < c->requests_outstanding; ++i) {
+    int32_t result;
+    std::memcpy(&result, &reqs[i].result, sizeof result);
+    const auto [bytes, reason] = c->batch[i];
+    if (result == static_cast<int32_t>(migrate::Outcome::kMoved) ||
+        result == static_cast<int32_t>(migrate::Outcome::kPartial))
+      moved_bytes[reason] += bytes;
+    else if (result != static_cast<int32_t>(migrate::Outcome::kInPlace))
+      failed_bytes[reason] += bytes;
+  }
+  c->batch.clear();
   c->requests_outstanding = 0;
 }
 
-uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &moves,
-                             uint64_t *bytes) {
+uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &moves, uint64_t *bytes,
+                             bool manual) {
   const auto epoch32 = static_cast<uint32_t>(epoch_);
   if (c->emulated) {
     // The client's memory and emulated node accounting are in its address space: hand it the
@@ -73,6 +107,7 @@ uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &mov
     auto *h = static_cast<dp::ShmHeader *>(c->shm);
     dp::ShmRequest *reqs = dp::shm_requests(c->shm);
     const size_t n = std::min<size_t>(moves.size(), c->max_requests);
+    c->batch.clear();
     for (size_t i = 0; i < n; ++i) {
       DaemonChunk &d = c->chunks[moves[i].chunk];
       dp::ShmRequest r{};
@@ -82,6 +117,7 @@ uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &mov
       r.to = moves[i].to;
       r.result = dp::kRequestPending;
       std::memcpy(&reqs[i], &r, sizeof r);
+      c->batch.emplace_back(d.bytes, static_cast<uint8_t>(reason_of(d.node, r.to, manual)));
       d.last_move_epoch = epoch32;
       *bytes += d.bytes;
     }
@@ -123,6 +159,11 @@ uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &mov
   uint64_t done = 0;
   for (size_t i = 0; i < moves.size(); ++i) {
     const migrate::Outcome o = outcomes[i].outcome;
+    const auto reason = static_cast<size_t>(reason_of(ranges[i].from, ranges[i].to, manual));
+    moved_bytes[reason] += outcomes[i].bytes_moved;
+    failed_bytes[reason] += o == migrate::Outcome::kFailed || o == migrate::Outcome::kRefused
+                                ? ranges[i].bytes
+                                : uint64_t{outcomes[i].pages_failed} * prim::kPageSize;
     if (o != migrate::Outcome::kMoved && o != migrate::Outcome::kInPlace &&
         o != migrate::Outcome::kPartial)
       continue;
@@ -193,6 +234,7 @@ EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
     if (read_table(c, epoch_, factor, node_ids_, &why) == TableRead::kRefused) {
       ++c->refusals;
       ++refusals_total;
+      ++table_refusals;
       if (why != c->last_refusal)
         log_("warn",
              "client " + std::to_string(c->pid) + " (" + c->comm + "): table refused: " + why);
@@ -274,7 +316,7 @@ EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
       per_client[r.client].push_back({r.index, m.to});
     }
     for (auto &[client, moves] : per_client)
-      sum.moves_issued += dispatch(client, moves, &sum.bytes_issued);
+      sum.moves_issued += dispatch(client, moves, &sum.bytes_issued, /*manual=*/false);
   }
 
   sum.epoch_ns = monotonic_ns() - start;
@@ -316,7 +358,7 @@ Result<uint64_t> Placement::migrate(ClientState *c, uint64_t start, uint64_t end
   if (c->emulated && c->requests_outstanding) collect_results(c);
   if (c->emulated && c->requests_outstanding)
     return make_error(TIER_EBUSY, "the client has not applied its previous moves yet");
-  const uint64_t n = moves.empty() ? 0 : dispatch(c, moves, &bytes);
+  const uint64_t n = moves.empty() ? 0 : dispatch(c, moves, &bytes, /*manual=*/true);
   moves_total += n;
   bytes_total += bytes;
   return n;
@@ -353,6 +395,22 @@ void Placement::fill_status(dp::StatusReply *out, const std::vector<ClientState 
   dp::copy_text(out->policy, policy_->name());
   dp::copy_text(out->topology, topology_.source);
   out->nnodes = static_cast<uint32_t>(topology_.nodes.size());
+  const std::vector<NodeUsage> usage = node_usage(clients);
+  for (size_t i = 0; i < topology_.nodes.size() && i < size_t{dp::kMaxNodes}; ++i) {
+    const Node &n = topology_.nodes[i];
+    dp::NodeStatus &s = out->nodes[i];
+    s = {};
+    s.id = n.id;
+    s.tier = n.tier;
+    s.capacity = n.capacity;
+    dp::copy_text(s.name, n.name);
+    dp::copy_text(s.kind, kind_name(n.kind));
+    s.used = usage[i].used;
+    s.hot = usage[i].hot;
+  }
+}
+
+std::vector<NodeUsage> Placement::node_usage(const std::vector<ClientState *> &clients) const {
   // Hot bytes are the hot set as MEMTIS sizes it: the hottest bytes that fit the tiers above
   // the slowest, in whole histogram buckets (the bucket that overflows them is left out, so
   // hot never exceeds those tiers' capacity). "Accessed lately" would count nearly everything
@@ -373,22 +431,21 @@ void Placement::fill_status(dp::StatusReply *out, const std::vector<ClientState 
       if (d.node >= 0 && d.temperature > 0 && d.temperature >= hot_from) from_bucket_up += d.bytes;
   if (slowest != 0 && from_bucket_up > fast_capacity)
     hot_from = heat::LogHistogram::lower_edge(heat::LogHistogram::bucket(hot_from) + 1);
-  for (size_t i = 0; i < topology_.nodes.size() && i < size_t{dp::kMaxNodes}; ++i) {
-    const Node &n = topology_.nodes[i];
-    dp::NodeStatus &s = out->nodes[i];
-    s = {};
-    s.id = n.id;
-    s.tier = n.tier;
-    s.capacity = n.capacity;
-    dp::copy_text(s.name, n.name);
-    dp::copy_text(s.kind, kind_name(n.kind));
-    for (const ClientState *c : clients)
-      for (const DaemonChunk &d : c->chunks)
-        if (d.node == n.id) {
-          s.used += d.bytes;
-          if (d.temperature > 0 && d.temperature >= hot_from) s.hot += d.bytes;
-        }
+
+  std::vector<NodeUsage> out(topology_.nodes.size());
+  std::unordered_map<int32_t, size_t> index;
+  for (size_t i = 0; i < topology_.nodes.size(); ++i) {
+    out[i].id = topology_.nodes[i].id;
+    index.emplace(out[i].id, i);
   }
+  for (const ClientState *c : clients)
+    for (const DaemonChunk &d : c->chunks) {
+      auto it = index.find(d.node);
+      if (it == index.end()) continue;  // not faulted in yet
+      out[it->second].used += d.bytes;
+      if (d.temperature > 0 && d.temperature >= hot_from) out[it->second].hot += d.bytes;
+    }
+  return out;
 }
 
 }  // namespace tier::daemon

@@ -15,6 +15,7 @@
 // Thread-safety: event-loop thread only.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,6 +40,20 @@ struct EpochSummary {
   uint64_t bytes_issued = 0;
   uint64_t plan_ns = 0;
   uint64_t epoch_ns = 0;
+};
+
+// Why a move was made, for the migration counters (tier_migrated_bytes_total{reason}):
+// the policy's moves by tier rank (to a faster tier, a slower one, or another node of the same
+// tier), and tierctl migrate's, whatever their direction.
+enum class MoveReason : uint8_t { kPromote, kDemote, kRebalance, kManual };
+inline constexpr size_t kMoveReasons = 4;
+const char *move_reason_name(MoveReason reason);  // "promote", "demote", "rebalance", "manual"
+
+// Registered bytes on one node of the topology, as the clients last published them.
+struct NodeUsage {
+  int32_t id = 0;
+  uint64_t used = 0;
+  uint64_t hot = 0;  // of those, in the hot set: the hottest bytes that fit the faster tiers
 };
 
 class Placement {
@@ -66,6 +81,9 @@ class Placement {
   // unknown; the number of chunks handed to the mover otherwise.
   Result<uint64_t> migrate(ClientState *client, uint64_t start, uint64_t end, int32_t node);
 
+  // Per node of topology().nodes, in that order.
+  std::vector<NodeUsage> node_usage(const std::vector<ClientState *> &clients) const;
+
   // Status figures.
   void fill_status(daemon_proto::StatusReply *out, const std::vector<ClientState *> &clients) const;
   void fill_client(daemon_proto::ClientStatus *out, const ClientState &client) const;
@@ -78,7 +96,9 @@ class Placement {
     size_t chunk;  // index in the client's chunks
     int32_t to;
   };
-  uint64_t dispatch(ClientState *client, const std::vector<PlannedMove> &moves, uint64_t *bytes);
+  uint64_t dispatch(ClientState *client, const std::vector<PlannedMove> &moves, uint64_t *bytes,
+                    bool manual);
+  MoveReason reason_of(int32_t from, int32_t to, bool manual) const;
   void collect_results(ClientState *client);
   void refresh_nodes(ClientState *client);
 
@@ -101,6 +121,11 @@ class Placement {
   uint64_t epochs_run = 0, last_epoch_ns = 0, max_epoch_ns = 0, total_epoch_ns = 0;
   uint64_t moves_total = 0, bytes_total = 0, refusals_total = 0, chunks_last = 0;
   double migrations_per_s = 0;
+  // For metrics: bytes the kernel (real NUMA) or the client's mover (emulated, as the client
+  // reports it) did and did not move, by reason; and shared tables refused in epochs (also
+  // counted in refusals_total).
+  std::array<uint64_t, kMoveReasons> moved_bytes{}, failed_bytes{};
+  uint64_t table_refusals = 0;
 };
 
 }  // namespace tier::daemon

@@ -88,6 +88,7 @@ Server::Server(const DaemonOptions &options, ReloadFn reload)
     : options_(options), reload_fn_(std::move(reload)) {}
 
 Server::~Server() {
+  metrics_endpoint_.reset();  // stops civetweb's threads before anything they could reach goes
   conns_.clear();
   if (ring_ready_) io_uring_queue_exit(&ring_);
   for (int fd : {listen_fd_, timer_fd_, signal_fd_})
@@ -157,6 +158,11 @@ Status Server::setup() {
     return os_error("bind " + path);
   ::chmod(path.c_str(), 0666);
   if (::listen(listen_fd_, 256) != 0) return os_error("listen");
+  // After sigprocmask above: the endpoint's threads inherit the blocked signals.
+  if (Status s = start_metrics(); !s) {
+    ::unlink(path.c_str());
+    return s;
+  }
 
   if (int e = io_uring_queue_init(512, &ring_, 0); e < 0)
     return os_error("io_uring_queue_init", -e);
@@ -273,6 +279,7 @@ int Server::run() {
           timer_armed_ = false;
           if (!stopping_) {
             const EpochSummary s = placement_->run_epoch(clients());
+            if (metrics_endpoint_) publish_metrics();
             if (s.moves_issued)
               log("debug", "epoch " + std::to_string(s.epoch) + ": " +
                                std::to_string(s.moves_issued) + " moves, " +
@@ -378,6 +385,7 @@ void Server::close_conn(Conn *c, const std::string &why) {
   c->closing = true;
   if (c->client) {
     --client_count_;
+    metrics_->set_clients(client_count_);
     log("info",
         "client " + std::to_string(c->client->pid) + " (" + c->client->comm + ") left: " + why);
   }
@@ -424,6 +432,9 @@ void Server::on_recv(Conn *c, int res) {
 
 void Server::refuse(Conn *c, tier_status status, const std::string &why) {
   ++placement_->refusals_total;
+  metrics_->message_refused(status == TIER_EPROTO  ? MessageRefusal::kMalformed
+                            : status == TIER_EPERM ? MessageRefusal::kUnauthorised
+                                                   : MessageRefusal::kInvalid);
   if (c->client) ++c->client->refusals;
   log("warn", "refused a message from pid " + std::to_string(c->cred.pid) + " (uid " +
                   std::to_string(c->cred.uid) + "): " + why);
@@ -501,7 +512,8 @@ void Server::apply_rules(ClientState *c) const {
 }
 
 void Server::handle_hello(Conn *c, const dp::HelloMsg &m, int fd) {
-  auto reject = [&](const std::string &why) {
+  auto reject = [&](const std::string &why, ClientRefusal kind = ClientRefusal::kInvalid) {
+    metrics_->client_refused(kind);
     if (fd >= 0) ::close(fd);
     refuse(c, TIER_EPROTO, "hello: " + why);
     close_conn(c, "hello refused");
@@ -511,14 +523,17 @@ void Server::handle_hello(Conn *c, const dp::HelloMsg &m, int fd) {
   if (fd < 0) return reject("no table memfd attached");
   if ((m.emulated != 0) != placement_->emulated())
     return reject(std::string("the client's topology is ") + (m.emulated ? "emulated" : "real") +
-                  " but tierd's is " + (placement_->emulated() ? "emulated" : "real"));
+                      " but tierd's is " + (placement_->emulated() ? "emulated" : "real"),
+                  ClientRefusal::kTopology);
   for (uint32_t i = 0; i < m.nnodes; ++i)
     if (!placement_->topology().find(m.nodes[i]))
       return reject("node " + std::to_string(m.nodes[i]) + " is not in tierd's topology (" +
-                    placement_->topology().source + ")");
+                        placement_->topology().source + ")",
+                    ClientRefusal::kTopology);
   if (client_count_ >= options_.max_clients)
-    return reject("tierd serves its maximum of " + std::to_string(options_.max_clients) +
-                  " clients");
+    return reject(
+        "tierd serves its maximum of " + std::to_string(options_.max_clients) + " clients",
+        ClientRefusal::kMaxClients);
   auto cs = std::make_unique<ClientState>();
   cs->id = next_client_id_++;
   cs->pid = c->cred.pid;
@@ -530,12 +545,14 @@ void Server::handle_hello(Conn *c, const dp::HelloMsg &m, int fd) {
   cs->max_requests = m.max_requests;
   cs->chunk_shift = m.chunk_shift;
   if (Status s = attach_table(cs.get(), fd); !s) {
+    metrics_->client_refused(ClientRefusal::kInvalid);
     refuse(c, TIER_EPROTO, "hello: " + s.error().message);
     close_conn(c, "hello refused");
     return;
   }
   cs->pidfd = open_peer_pidfd(c->fd, cs->pid);
   if (cs->pidfd < 0) {
+    metrics_->client_refused(ClientRefusal::kExited);
     refuse(c, TIER_EOS, std::string("peer pidfd: ") + std::strerror(errno));
     close_conn(c, "hello refused");
     return;
@@ -544,6 +561,7 @@ void Server::handle_hello(Conn *c, const dp::HelloMsg &m, int fd) {
   c->client = std::move(cs);
   c->is_client = true;
   ++client_count_;
+  metrics_->set_clients(client_count_);
   auto ok = dp::make_message<dp::HelloOkMsg>(dp::MsgType::kHelloOk);
   ok.client_id = c->client->id;
   ok.epoch_ms = options_.epoch_ms;
@@ -653,6 +671,7 @@ void Server::reload() {
   Result<DaemonOptions> r = reload_fn_();
   if (!r) {
     log("warn", "SIGHUP: new configuration refused, keeping the running one: " + r.error().message);
+    metrics_->reload(false);
     return;
   }
   const DaemonOptions &n = *r;
@@ -672,21 +691,30 @@ void Server::reload() {
   note("max_clients", std::to_string(options_.max_clients), std::to_string(n.max_clients));
   note("default_quota_bytes", std::to_string(options_.default_quota_bytes),
        std::to_string(n.default_quota_bytes));
+  note("metrics",
+       options_.metrics_enabled
+           ? MetricsEndpoint::listen_spec(options_.metrics_address, options_.metrics_port)
+           : "off",
+       n.metrics_enabled ? MetricsEndpoint::listen_spec(n.metrics_address, n.metrics_port) : "off");
   if (n.policy != options_.policy)
     if (Status s = placement_->set_policy(n.policy); !s) {
       log("warn", "SIGHUP: refused: " + s.error().message);
+      metrics_->reload(false);
       return;
     }
   if (n.socket_path != options_.socket_path || n.topology != options_.topology)
     log("warn", "SIGHUP: socket_path and topology change only with a restart");
   const std::string keep_socket = options_.socket_path, keep_topology = options_.topology;
   const bool new_epoch = n.epoch_ms != options_.epoch_ms && n.epoch_ms > 0;
+  const DaemonOptions before = options_;
   options_ = n;
   options_.socket_path = keep_socket;
   options_.topology = keep_topology;
   placement_->set_tuning(options_);
   if (new_epoch) rearm_timer_interval();
   for (ClientState *c : clients()) apply_rules(c);
+  metrics_->reload(true);
+  reload_metrics(before);
   if (changes.empty()) log("info", "SIGHUP: configuration reloaded, nothing changed");
   for (const std::string &ch : changes) log("info", "SIGHUP: " + ch);
 }

@@ -11,6 +11,10 @@
 // A connection is closed by cancelling its operations and closing its descriptors when the
 // last one has completed, so no descriptor or mapping outlives a client.
 //
+// With metrics enabled, a MetricsEndpoint (metrics_endpoint.hpp) serves DaemonMetrics'
+// registry from civetweb threads; the loop pushes figures into it (server_metrics.cpp) and
+// those threads read nothing else.
+//
 // Thread-safety: run() on one thread; nothing else is shared.
 #pragma once
 
@@ -27,7 +31,9 @@
 #include "client/daemon_protocol.hpp"
 #include "client_state.hpp"
 #include "common/result.hpp"
+#include "daemon_metrics.hpp"
 #include "daemon_options.hpp"
+#include "metrics_endpoint.hpp"
 #include "placement.hpp"
 
 namespace tier::daemon {
@@ -90,6 +96,11 @@ class Server {
   std::vector<ClientState *> clients() const;
   void apply_rules(ClientState *c) const;
 
+  // server_metrics.cpp
+  Status start_metrics();
+  void publish_metrics();
+  void reload_metrics(const DaemonOptions &before);
+
   DaemonOptions options_;
   ReloadFn reload_fn_;
   std::unique_ptr<Placement> placement_;
@@ -105,6 +116,8 @@ class Server {
   bool stopping_ = false;
   bool accepting_ = false;
   bool timer_armed_ = false, signal_armed_ = false;
+  std::unique_ptr<DaemonMetrics> metrics_;             // always: counters run from the start
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;  // when metrics are enabled
 };
 
 }  // namespace tier::daemon

@@ -34,6 +34,9 @@ DaemonOptions from_config(const Config &c) {
   for (const tier::daemon::ClientRule &r : c.clients)
     o.clients.push_back({r.match_comm, r.match_uid, r.priority, r.quota_bytes});
   o.log_level = c.log_level;
+  o.metrics_enabled = c.metrics_enabled;
+  o.metrics_address = c.metrics_address;
+  o.metrics_port = c.metrics_port;
   return o;
 }
 

@@ -15,7 +15,7 @@ sudo_=""
 packages=(
   build-essential cmake pkg-config git ca-certificates dpkg-dev
   libhwloc-dev hwloc libnuma-dev numactl liburing-dev libsystemd-dev systemd
-  libboost-program-options-dev libtomlplusplus-dev
+  libboost-program-options-dev libtomlplusplus-dev prometheus-cpp-dev
   catch2 libbenchmark-dev libjemalloc-dev libmimalloc-dev libmemkind-dev
   clang-format clang-tidy
   qemu-system-x86 busybox-static cpio gnuplot-nox python3

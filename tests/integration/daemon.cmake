@@ -9,7 +9,7 @@ set(TIER_DAEMON_TEST_ENV
   TIER_DAEMON_CLIENT_BIN=$<TARGET_FILE:tier_daemon_client>
   TIER_DAEMON_TOPOLOGY=${CMAKE_CURRENT_SOURCE_DIR}/daemon-two-tier.toml)
 
-foreach(t convergence robustness hostile churn tierctl)
+foreach(t convergence robustness hostile churn tierctl metrics)
   tier_add_test(NAME integration_daemon_${t} SOURCES test_daemon_${t}.cpp daemon_harness.cpp
     LABELS integration ENV ${TIER_DAEMON_TEST_ENV} LIBS tierd_core TIMEOUT 120)
   add_dependencies(integration_daemon_${t} tierd tierctl tier_daemon_client)

@@ -310,8 +310,9 @@ void RawClient::publish(const std::vector<dp::ShmChunk> &entries, uint32_t count
   auto *h = static_cast<dp::ShmHeader *>(shm);
   const uint32_t seq = h->seq.load();
   h->seq.store(seq + 1);
-  std::memcpy(dp::shm_chunks(shm, 16), entries.data(),
-              std::min<size_t>(entries.size(), capacity) * sizeof(dp::ShmChunk));
+  if (!entries.empty())  // memcpy from an empty vector's null data() is undefined
+    std::memcpy(dp::shm_chunks(shm, 16), entries.data(),
+                std::min<size_t>(entries.size(), capacity) * sizeof(dp::ShmChunk));
   h->count.store(count);
   h->region_generation.store(region_generation);
   h->seq.store(seq + 2);

@@ -237,6 +237,10 @@ TEST_CASE("flags override the file, key by key", "[daemon][config]") {
   auto v6bare = load_with({"--metrics=fe80::1"});
   REQUIRE(v6bare.ok());
   CHECK((v6bare->metrics_address == "fe80::1" && v6bare->metrics_port == 9464));
+  // Port 0: any free port (tierd logs the one it got).
+  auto any = load_with({"--metrics=127.0.0.1:0"});
+  REQUIRE(any.ok());
+  CHECK((any->metrics_enabled && any->metrics_port == 0));
 }
 
 TEST_CASE("help, version and check-config are reported as actions", "[daemon][config]") {

@@ -65,9 +65,9 @@ TEST_CASE("bad config files are refused with file:line:column, key and reason",
       {"admin_group = \"no-such-group-xyz\"",
        "t.toml:1:15: admin_group: no such group \"no-such-group-xyz\""},
       {"max_clients = 0", "t.toml:1:15: max_clients: must be between 1 and 65536, got 0"},
-      {"[metrics]\nport = 0", "t.toml:2:8: metrics.port: must be between 1 and 65535, got 0"},
+      {"[metrics]\nport = -1", "t.toml:2:8: metrics.port: must be between 0 and 65535, got -1"},
       {"[metrics]\nport = 70000",
-       "t.toml:2:8: metrics.port: must be between 1 and 65535, got 70000"},
+       "t.toml:2:8: metrics.port: must be between 0 and 65535, got 70000"},
       {"[metrics]\naddress = \"localhost\"",
        "t.toml:2:11: metrics.address: expected an IPv4 or IPv6 address like \"127.0.0.1\" or "
        "\"::1\", got \"localhost\""},
@@ -144,7 +144,7 @@ TEST_CASE("bad flags are refused at start, naming the flag", "[daemon][config]")
       {{"--max-clients", "100000"}, "--max-clients: must be between 1 and 65536, got 100000"},
       {{"--log-level", "loud"},
        "--log-level: unknown log level \"loud\"; known: error, warning, info, debug"},
-      {{"--metrics=127.0.0.1:99999"}, "--metrics: must be between 1 and 65535, got 99999"},
+      {{"--metrics=127.0.0.1:99999"}, "--metrics: must be between 0 and 65535, got 99999"},
       {{"--metrics=127.0.0.1:"}, "--metrics: expected an integer, got \"\""},
       {{"--metrics=nonsense"},
        "--metrics: expected an IPv4 or IPv6 address like \"127.0.0.1\" or \"::1\", got "
@@ -180,11 +180,11 @@ TEST_CASE("a file named by --config must exist and be readable; errors name it",
   CHECK(r.error().message == missing + ": cannot open: No such file or directory");
 
   // A flag's check also runs after a file: the file's line is not blamed for a flag.
-  std::string path = dir.write("tierd.toml", "\n\n[metrics]\nport = 0\n");
+  std::string path = dir.write("tierd.toml", "\n\n[metrics]\nport = -1\n");
   Argv b({"--config", path, "--metrics=9000"});
   auto with_flag = ConfigLoader::from_args(b.argc(), b.argv());
   REQUIRE(with_flag.ok());
   auto fr = with_flag->load();
   REQUIRE_FALSE(fr.ok());  // the file is checked as a whole, before flags
-  CHECK(fr.error().message == path + ":4:8: metrics.port: must be between 1 and 65535, got 0");
+  CHECK(fr.error().message == path + ":4:8: metrics.port: must be between 0 and 65535, got -1");
 }
