@@ -141,7 +141,9 @@ TableRead read_table(ClientState *c, uint64_t epoch, double factor,
       return TableRead::kRefused;
     }
     copy.resize(n);
-    std::memcpy(copy.data(), src, size_t{n} * sizeof(dp::ShmChunk));
+    // An empty, never-grown vector's data() is null, and memcpy from or to null is undefined
+    // even for 0 bytes (UBSan aborts tierd on a client's first, empty table).
+    if (n) std::memcpy(copy.data(), src, size_t{n} * sizeof(dp::ShmChunk));
     std::atomic_thread_fence(std::memory_order_acquire);
     consistent = h->seq.load(std::memory_order_relaxed) == s1;
   }

@@ -143,8 +143,18 @@ void Tierd::kill9() {
   pid = -1;
 }
 
+// A process that exited before the test ended it (a crash, a sanitizer report) is said so,
+// with its log: otherwise the test only sees a client that "never converged".
+static void report_early_exit(const char *what, pid_t pid, const std::string &log_path) {
+  int status = 0;
+  if (::waitpid(pid, &status, WNOHANG) != pid) return;
+  std::fprintf(stderr, "%s (pid %d) exited early, status 0x%x; its log:\n%s\n", what,
+               static_cast<int>(pid), status, read_text(log_path).c_str());
+}
+
 Tierd::~Tierd() {
   if (pid > 0) {
+    report_early_exit("tierd", pid, log_path);
     ::kill(pid, SIGTERM);
     wait_exit(pid, 30);
   }
@@ -165,6 +175,7 @@ Client::Client(const TempDir &dir, const std::string &name, const std::string &s
 }
 
 Client::~Client() {
+  if (pid > 0) report_early_exit("client", pid, log_path);
   if (pid > 0 && alive(pid)) {
     ::kill(pid, SIGTERM);
     wait_exit(pid, 30);
@@ -218,8 +229,9 @@ std::vector<dp::ClientStatus> clients(const std::string &socket) {
   uint32_t count;
   std::memcpy(&count, r.data() + offsetof(dp::ClientsReply, count), sizeof count);
   out.resize(count);
-  std::memcpy(out.data(), r.data() + offsetof(dp::ClientsReply, clients),
-              count * sizeof(dp::ClientStatus));
+  if (count)  // out.data() is null when empty: memcpy from/to null is undefined (UBSan)
+    std::memcpy(out.data(), r.data() + offsetof(dp::ClientsReply, clients),
+                count * sizeof(dp::ClientStatus));
   return out;
 }
 
@@ -299,8 +311,9 @@ void RawClient::publish(const std::vector<dp::ShmChunk> &entries, uint32_t count
   auto *h = static_cast<dp::ShmHeader *>(shm);
   const uint32_t seq = h->seq.load();
   h->seq.store(seq + 1);
-  std::memcpy(dp::shm_chunks(shm, 16), entries.data(),
-              std::min<size_t>(entries.size(), capacity) * sizeof(dp::ShmChunk));
+  if (!entries.empty())  // entries.data() may be null: memcpy from null is undefined (UBSan)
+    std::memcpy(dp::shm_chunks(shm, 16), entries.data(),
+                std::min<size_t>(entries.size(), capacity) * sizeof(dp::ShmChunk));
   h->count.store(count);
   h->region_generation.store(region_generation);
   h->seq.store(seq + 2);
