@@ -4,6 +4,7 @@
 // lock-free (tier_touch looks its agent up on every call) and written under a mutex.
 #include "client/agent.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -454,6 +455,23 @@ struct Entry {
 Entry g_agents[kMaxRuntimes];
 std::mutex g_agents_mu;
 
+// A forked child frees memory (tier_free -> before_free -> forget_range takes the epoch lock),
+// so no agent's epoch lock may be left held by a thread that does not exist in the child. The
+// epoch lock is taken before any allocator lock (an epoch allocates and moves memory under it),
+// so the prepare handler must run before the allocator's: handlers registered later run their
+// prepare earlier, and this one is registered with the first agent, after the runtime (and so
+// the allocator's handlers) exists.
+void fork_prepare() {
+  g_agents_mu.lock();
+  for (Entry &e : g_agents)
+    if (Agent *a = e.agent.load(std::memory_order_relaxed)) a->lock_for_fork();
+}
+void fork_release() {
+  for (Entry &e : g_agents)
+    if (Agent *a = e.agent.load(std::memory_order_relaxed)) a->unlock_after_fork();
+  g_agents_mu.unlock();
+}
+
 }  // namespace
 
 Agent *agent_of(tier_runtime *rt, bool create) {
@@ -463,6 +481,8 @@ Agent *agent_of(tier_runtime *rt, bool create) {
         e.generation.load(std::memory_order_relaxed) == rt->generation)
       return e.agent.load(std::memory_order_acquire);
   if (!create) return nullptr;
+  static std::once_flag fork_handlers;
+  std::call_once(fork_handlers, [] { pthread_atfork(fork_prepare, fork_release, fork_release); });
   std::lock_guard lock(g_agents_mu);
   Entry *free_entry = nullptr;
   for (Entry &e : g_agents) {

@@ -105,6 +105,11 @@ class Agent {
   bool daemon_connected() const { return link_ && link_->connected(); }
   bool daemon_sync();
 
+  // fork(2) handlers (agent.cpp): the epoch lock is held across the fork, so a child never
+  // inherits it held by the agent or link thread (which do not exist there).
+  void lock_for_fork() { epoch_mu_.lock(); }
+  void unlock_after_fork() { epoch_mu_.unlock(); }
+
  private:
   friend class DaemonLink;
   void note_daemon_moves(const migrate::MoveStats &stats);  // epoch_mu_ held
