@@ -182,8 +182,12 @@ Result<std::unique_ptr<Agent>> Agent::create(tier_runtime *rt) {
 }
 
 Agent::~Agent() {
-  link_.reset();  // its thread syncs through this agent: it goes first
+  // The link's thread syncs through this agent (daemon_sync reads link_), and the agent's
+  // thread asks the link whether tierd serves: both threads stop before link_ is reset, or the
+  // reset races with their reads of it (ThreadSanitizer, integration_daemon_robustness).
+  if (link_) link_->stop();
   stop();
+  link_.reset();
   sampler_.reset();  // restores sampled pages before the table goes
   if (heat::process_table() == table_.get()) heat::set_process_table(nullptr);
 }
