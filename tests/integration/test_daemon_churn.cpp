@@ -45,7 +45,10 @@ TEST_CASE("200 clients connect and leave", "[daemon]") {
   }
   CHECK(connected == 200);
   CHECK(eventually([&] { return client_count(tierd.socket) == 0; }, 30));
-  CHECK(eventually([&] { return count_fds(tierd.pid) == fds; }, 30));
+  // At most the descriptors it had before: the baseline may still hold the control connection
+  // client_count() just closed (tierd closes its end when it reads the end of stream, which on a
+  // loaded machine can be after the count); a leak would be one descriptor per client.
+  CHECK(eventually([&] { return count_fds(tierd.pid) <= fds; }, 30));
   const std::string maps_after = read_text("/proc/" + std::to_string(tierd.pid) + "/maps");
   CHECK(maps_after.find("raw-client") == std::string::npos);
   CHECK(tierd.log().find("error") == std::string::npos);
