@@ -462,9 +462,10 @@ std::mutex g_agents_mu;
 // A forked child frees memory (tier_free -> before_free -> forget_range takes the epoch lock),
 // so no agent's epoch lock may be left held by a thread that does not exist in the child. The
 // epoch lock is taken before any allocator lock (an epoch allocates and moves memory under it),
-// so the prepare handler must run before the allocator's: handlers registered later run their
-// prepare earlier, and this one is registered with the first agent, after the runtime (and so
-// the allocator's handlers) exists.
+// and after locks of libtier's callers (the preload shim registers regions under its own
+// mutex), so its prepare runs after theirs and before the allocator's: handlers registered
+// later run their prepare earlier, and this one is registered right after the allocator's
+// (register_fork_handlers, from the allocator's one-time initialisation).
 void fork_prepare() {
   g_agents_mu.lock();
   for (Entry &e : g_agents)
@@ -485,8 +486,6 @@ Agent *agent_of(tier_runtime *rt, bool create) {
         e.generation.load(std::memory_order_relaxed) == rt->generation)
       return e.agent.load(std::memory_order_acquire);
   if (!create) return nullptr;
-  static std::once_flag fork_handlers;
-  std::call_once(fork_handlers, [] { pthread_atfork(fork_prepare, fork_release, fork_release); });
   std::lock_guard lock(g_agents_mu);
   Entry *free_entry = nullptr;
   for (Entry &e : g_agents) {
@@ -511,6 +510,11 @@ Agent *agent_of(tier_runtime *rt, bool create) {
   free_entry->generation.store(rt->generation, std::memory_order_relaxed);
   free_entry->rt.store(rt, std::memory_order_release);
   return free_entry->agent.load(std::memory_order_relaxed);
+}
+
+void register_fork_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(fork_prepare, fork_release, fork_release); });
 }
 
 void before_free(tier_runtime *rt, const void *ptr, size_t len) {

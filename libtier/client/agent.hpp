@@ -162,5 +162,8 @@ Agent *agent_of(tier_runtime *rt, bool create);
 //    and frees the heat state.
 void before_free(tier_runtime *rt, const void *ptr, size_t len);
 void on_runtime_destroy(tier_runtime *rt);
+// The agents' fork handlers (agent.cpp); called once by the allocator's initialisation, right
+// after its own outer handlers, so that the epoch lock is taken before any allocator lock.
+void register_fork_handlers();
 
 }  // namespace tier::client
