@@ -69,8 +69,9 @@ Result<std::vector<dp::ClientStatus>> fetch_clients(const GlobalOptions &o, uint
   std::memcpy(&count, r->data() + offsetof(dp::ClientsReply, count), sizeof count);
   std::memcpy(&all, r->data() + offsetof(dp::ClientsReply, total), sizeof all);
   std::vector<dp::ClientStatus> out(count);
-  std::memcpy(out.data(), r->data() + offsetof(dp::ClientsReply, clients),
-              count * sizeof(dp::ClientStatus));
+  if (count)  // no clients: out.data() is null, and memcpy(null, ..., 0) is undefined
+    std::memcpy(out.data(), r->data() + offsetof(dp::ClientsReply, clients),
+                count * sizeof(dp::ClientStatus));
   if (total) *total = all;
   return out;
 }

@@ -28,9 +28,9 @@ namespace tier::preload {
 namespace {
 
 std::mutex g_mu;
-// Held around every tier_region_register/unregister, and across fork: registering takes the
-// agent's epoch lock, which libtier's fork handlers do not cover, so a fork while another
-// thread registers would leave a child whose first free of a large block deadlocks.
+// Held around every tier_region_register/unregister, and across fork. Registering takes the
+// agent's epoch lock under it; libtier's fork handlers take that lock too, and this handler,
+// registered after libtier's (the runtime exists before regions_init), takes its locks first.
 std::mutex g_reg_mu;
 std::unordered_map<uintptr_t, uint32_t> *g_table = nullptr;  // never freed (see shim.hpp)
 std::atomic<uint64_t> g_live{0};

@@ -26,6 +26,7 @@
 #include "alloc/chunks.hpp"
 #include "alloc/fork.hpp"
 #include "alloc/placement.hpp"
+#include "client/agent.hpp"
 #include "prim/os.hpp"
 
 // jemalloc's compiled-in options (it declares this symbol weak; TIERJE_MALLOC_CONF in the
@@ -110,7 +111,7 @@ void destroy_thread_tcaches(void *) {
 
 void init_once_body(Status *result) {
   // Order matters for fork safety (fork.cpp): our inner handlers, then jemalloc's (registered
-  // when it initialises), then our outer handlers.
+  // when it initialises), then our outer handlers, then the agents' (agent.cpp).
   register_inner_fork_handlers();
   const char *version = nullptr;
   size_t len = sizeof version;
@@ -119,6 +120,7 @@ void init_once_body(Status *result) {
     return;
   }
   register_outer_fork_handlers();
+  tier::client::register_fork_handlers();  // the agents' epoch locks: taken before ours
   init_size_classes();
   if (int err = pthread_key_create(&g_thread_key, destroy_thread_tcaches)) {
     *result = Error{TIER_EOS, err, "pthread_key_create: " + std::string(std::strerror(err))};

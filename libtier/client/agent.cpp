@@ -4,6 +4,7 @@
 // lock-free (tier_touch looks its agent up on every call) and written under a mutex.
 #include "client/agent.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -181,8 +182,12 @@ Result<std::unique_ptr<Agent>> Agent::create(tier_runtime *rt) {
 }
 
 Agent::~Agent() {
-  link_.reset();  // its thread syncs through this agent: it goes first
+  // The link's thread syncs through this agent (daemon_sync reads link_), and the agent's
+  // thread asks the link whether tierd serves: both threads stop before link_ is reset, or the
+  // reset races with their reads of it (ThreadSanitizer, integration_daemon_robustness).
+  if (link_) link_->stop();
   stop();
+  link_.reset();
   sampler_.reset();  // restores sampled pages before the table goes
   if (heat::process_table() == table_.get()) heat::set_process_table(nullptr);
 }
@@ -457,6 +462,24 @@ struct Entry {
 Entry g_agents[kMaxRuntimes];
 std::mutex g_agents_mu;
 
+// A forked child frees memory (tier_free -> before_free -> forget_range takes the epoch lock),
+// so no agent's epoch lock may be left held by a thread that does not exist in the child. The
+// epoch lock is taken before any allocator lock (an epoch allocates and moves memory under it),
+// and after locks of libtier's callers (the preload shim registers regions under its own
+// mutex), so its prepare runs after theirs and before the allocator's: handlers registered
+// later run their prepare earlier, and this one is registered right after the allocator's
+// (register_fork_handlers, from the allocator's one-time initialisation).
+void fork_prepare() {
+  g_agents_mu.lock();
+  for (Entry &e : g_agents)
+    if (Agent *a = e.agent.load(std::memory_order_relaxed)) a->lock_for_fork();
+}
+void fork_release() {
+  for (Entry &e : g_agents)
+    if (Agent *a = e.agent.load(std::memory_order_relaxed)) a->unlock_after_fork();
+  g_agents_mu.unlock();
+}
+
 }  // namespace
 
 Agent *agent_of(tier_runtime *rt, bool create) {
@@ -490,6 +513,11 @@ Agent *agent_of(tier_runtime *rt, bool create) {
   free_entry->generation.store(rt->generation, std::memory_order_relaxed);
   free_entry->rt.store(rt, std::memory_order_release);
   return free_entry->agent.load(std::memory_order_relaxed);
+}
+
+void register_fork_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(fork_prepare, fork_release, fork_release); });
 }
 
 void before_free(tier_runtime *rt, const void *ptr, size_t len) {

@@ -105,6 +105,11 @@ class Agent {
   bool daemon_connected() const { return link_ && link_->connected(); }
   bool daemon_sync();
 
+  // fork(2) handlers (agent.cpp): the epoch lock is held across the fork, so a child never
+  // inherits it held by the agent or link thread (which do not exist there).
+  void lock_for_fork() { epoch_mu_.lock(); }
+  void unlock_after_fork() { epoch_mu_.unlock(); }
+
  private:
   friend class DaemonLink;
   void note_daemon_moves(const migrate::MoveStats &stats);  // epoch_mu_ held
@@ -157,5 +162,8 @@ Agent *agent_of(tier_runtime *rt, bool create);
 //    and frees the heat state.
 void before_free(tier_runtime *rt, const void *ptr, size_t len);
 void on_runtime_destroy(tier_runtime *rt);
+// The agents' fork handlers (agent.cpp); called once by the allocator's initialisation, right
+// after its own outer handlers, so that the epoch lock is taken before any allocator lock.
+void register_fork_handlers();
 
 }  // namespace tier::client

@@ -357,7 +357,8 @@ void DaemonLink::publish() {
   const uint32_t seq = h->seq.load(std::memory_order_relaxed);
   h->seq.store(seq + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  std::memcpy(dp::shm_chunks(shm_, max_requests_), out.data(), n * sizeof(dp::ShmChunk));
+  // No chunk (every region gone): out.data() is null, and memcpy from null is undefined.
+  if (n) std::memcpy(dp::shm_chunks(shm_, max_requests_), out.data(), n * sizeof(dp::ShmChunk));
   h->count.store(n, std::memory_order_relaxed);
   h->overflow.store(out.size() > capacity_ ? 1 : 0, std::memory_order_relaxed);
   h->region_generation.store(region_generation_, std::memory_order_relaxed);

@@ -154,8 +154,18 @@ void Tierd::kill9() {
   pid = -1;
 }
 
+// A process that exited before the test ended it (a crash, a sanitizer report) is said so,
+// with its log: otherwise the test only sees a client that "never converged".
+static void report_early_exit(const char *what, pid_t pid, const std::string &log_path) {
+  int status = 0;
+  if (::waitpid(pid, &status, WNOHANG) != pid) return;
+  std::fprintf(stderr, "%s (pid %d) exited early, status 0x%x; its log:\n%s\n", what,
+               static_cast<int>(pid), status, read_text(log_path).c_str());
+}
+
 Tierd::~Tierd() {
   if (pid > 0) {
+    report_early_exit("tierd", pid, log_path);
     ::kill(pid, SIGTERM);
     wait_exit(pid, 30);
   }
@@ -176,6 +186,7 @@ Client::Client(const TempDir &dir, const std::string &name, const std::string &s
 }
 
 Client::~Client() {
+  if (pid > 0) report_early_exit("client", pid, log_path);
   if (pid > 0 && alive(pid)) {
     ::kill(pid, SIGTERM);
     wait_exit(pid, 30);
@@ -229,8 +240,9 @@ std::vector<dp::ClientStatus> clients(const std::string &socket) {
   uint32_t count;
   std::memcpy(&count, r.data() + offsetof(dp::ClientsReply, count), sizeof count);
   out.resize(count);
-  std::memcpy(out.data(), r.data() + offsetof(dp::ClientsReply, clients),
-              count * sizeof(dp::ClientStatus));
+  if (count)  // out.data() is null when empty: memcpy from/to null is undefined (UBSan)
+    std::memcpy(out.data(), r.data() + offsetof(dp::ClientsReply, clients),
+                count * sizeof(dp::ClientStatus));
   return out;
 }
 

@@ -45,6 +45,8 @@ TEST_CASE("200 clients connect and leave", "[daemon]") {
   }
   CHECK(connected == 200);
   CHECK(eventually([&] { return client_count(tierd.socket) == 0; }, 30));
+  // Exactly the descriptors it had before (the baseline was taken once settled: see
+  // settled_fds()); a leak would be one descriptor per client.
   CHECK(eventually([&] { return count_fds(tierd.pid) == fds; }, 30));
   const std::string maps_after = read_text("/proc/" + std::to_string(tierd.pid) + "/maps");
   CHECK(maps_after.find("raw-client") == std::string::npos);
