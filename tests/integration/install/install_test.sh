@@ -3,6 +3,7 @@
 # packager would, with DESTDIR-free --prefix) and builds and runs programs that use it the two
 # documented ways: find_package(Tier) (Tier::tier and Tier::tier_static) and pkg-config.
 set -euo pipefail
+trap 'echo "install_test: failed at line $LINENO" >&2' ERR
 build=$1
 src=$2
 work=$(mktemp -d)
@@ -22,8 +23,16 @@ LD_LIBRARY_PATH="$work/prefix/lib" "$work/consumer/consumer_shared"
 "$work/consumer/consumer_static"
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/consumer/consumer_cpp"
 # The shared consumer really uses the installed libtier, the static one none.
-LD_LIBRARY_PATH="$work/prefix/lib" ldd "$work/consumer/consumer_shared" | grep -q "$work/prefix/lib/libtier.so"
-! ldd "$work/consumer/consumer_static" | grep -q libtier
+# (ldd's output is read whole first: grep -q stops at the first match, and under pipefail
+# the SIGPIPE that ldd may then get would fail the script.)
+shared_deps=$(LD_LIBRARY_PATH="$work/prefix/lib" ldd "$work/consumer/consumer_shared")
+static_deps=$(ldd "$work/consumer/consumer_static")
+grep -q "$work/prefix/lib/libtier.so" <<<"$shared_deps" ||
+  { echo "install_test: consumer_shared does not load the installed libtier.so" >&2; exit 1; }
+if grep -q libtier <<<"$static_deps"; then
+  echo "install_test: consumer_static loads a libtier shared library" >&2
+  exit 1
+fi
 
 # pkg-config, with the .pc file found where it was installed (it must not point at the
 # configure-time prefix).
