@@ -62,7 +62,7 @@ EpochHeat TemperatureTracker::advance(ChunkTable &table, uint64_t epoch,
   stats.epoch = epoch;
   const auto epoch32 = static_cast<uint32_t>(epoch);
   table.scan([&](SlotId slot, Chunk &c, const RegionInfo &r, size_t bytes) {
-    const uint64_t now = c.counts.load(std::memory_order_relaxed);
+    const uint64_t now = table.counts(slot);
     // Unsigned 32-bit subtraction gives each delta as long as a chunk sees fewer than 2^32
     // reads (and writes) in one epoch. When the reads half wraps, its carry has added one to
     // the writes half; a reads value below the last one is exactly that case.
