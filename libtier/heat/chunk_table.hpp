@@ -140,7 +140,8 @@ class ChunkTable {
   // A live chunk's access count since registration (reads low, writes high, modulo 2^64):
   // its shared counter plus its stripe counters. Lock-free; what the scanner and tierd read.
   uint64_t counts(SlotId slot) const {
-    return slot_chunk(slot).counts.load(std::memory_order_relaxed) + stripes_.sum(slot);
+    const Chunk *c = slot_chunk_unlocked(slot);
+    return (c ? c->counts.load(std::memory_order_relaxed) : 0) + stripes_.sum(slot);
   }
   // The same for the chunk holding `ptr`; 0 for untracked memory.
   uint64_t counts_at(const void *ptr) const {
