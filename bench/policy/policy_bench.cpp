@@ -6,7 +6,9 @@
 // which a tenth of the hot set has shifted: so every policy has real promotions and demotions
 // to find, under a 1 GiB budget (the "typical epoch") and without a budget (the worst case).
 // Touch is measured on one chunk (L1-resident), over 4096 chunks, and from two threads on
-// distinct chunks (uncontended) and on one chunk (contended), next to its two parts alone.
+// distinct chunks (uncontended) and on one chunk (contended), next to its parts alone. Each
+// thread adds to its own counter stripe (heat/touch_stripes.hpp), so "contended" contends
+// only for the read-shared lookup lines.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -194,8 +196,9 @@ void BM_touch_lookup_only(benchmark::State &state) {
 }
 BENCHMARK(BM_touch_lookup_only);
 
-// ... and the counter update alone: one relaxed fetch_add on an L1-resident line, which x86
-// can only do as a locked instruction.
+// ... and a shared counter update alone: one relaxed fetch_add on an L1-resident line, which
+// x86 can only do as a locked instruction. A touch no longer does this while its thread has a
+// stripe; it is what the 8th and later concurrently touching threads pay.
 void BM_touch_locked_add_only(benchmark::State &state) {
   alignas(64) static std::atomic<uint64_t> counter{0};
   for (auto _ : state) counter.fetch_add(1, std::memory_order_relaxed);

@@ -480,14 +480,31 @@ void fork_release() {
   g_agents_mu.unlock();
 }
 
+// The calling thread's last hit: tier_touch looks its agent up on every call, and scanning the
+// table with acquire loads cost more than the touch itself. An agent lives as long as its
+// runtime, and a generation is unique per runtime in the process, so a hit on (rt, its
+// generation) is the live runtime's agent; using a destroyed runtime is the caller's error,
+// as without the cache.
+struct AgentHit {
+  tier_runtime *rt;
+  uint32_t generation;
+  Agent *agent;
+};
+thread_local constinit AgentHit t_agent_hit{nullptr, 0, nullptr};
+
 }  // namespace
 
 Agent *agent_of(tier_runtime *rt, bool create) {
   if (!rt) return nullptr;
+  AgentHit &hit = t_agent_hit;
+  if (hit.rt == rt && hit.generation == rt->generation) return hit.agent;
   for (Entry &e : g_agents)
     if (e.rt.load(std::memory_order_acquire) == rt &&
-        e.generation.load(std::memory_order_relaxed) == rt->generation)
-      return e.agent.load(std::memory_order_acquire);
+        e.generation.load(std::memory_order_relaxed) == rt->generation) {
+      Agent *a = e.agent.load(std::memory_order_acquire);
+      if (a) hit = AgentHit{rt, rt->generation, a};
+      return a;
+    }
   if (!create) return nullptr;
   std::lock_guard lock(g_agents_mu);
   Entry *free_entry = nullptr;
@@ -525,6 +542,9 @@ void before_free(tier_runtime *rt, const void *ptr, size_t len) {
 }
 
 void on_runtime_destroy(tier_runtime *rt) {
+  // The runtime's teardown that follows may free memory through before_free() on this thread:
+  // it must find no agent, not the cached one about to be deleted.
+  if (t_agent_hit.rt == rt) t_agent_hit = AgentHit{nullptr, 0, nullptr};
   std::lock_guard lock(g_agents_mu);
   for (Entry &e : g_agents)
     if (e.rt.load(std::memory_order_relaxed) == rt) {

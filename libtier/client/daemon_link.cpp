@@ -340,10 +340,11 @@ void DaemonLink::publish() {
   auto *h = static_cast<dp::ShmHeader *>(shm_);
   std::vector<dp::ShmChunk> out;
   out.reserve(agent_->table().chunk_count());
-  agent_->table().scan([&](heat::SlotId, heat::Chunk &c, const heat::RegionInfo &, size_t bytes) {
+  heat::ChunkTable &table = agent_->table();
+  table.scan([&](heat::SlotId slot, heat::Chunk &c, const heat::RegionInfo &, size_t bytes) {
     dp::ShmChunk e;
     e.addr = c.addr;
-    e.counts = c.counts.load(std::memory_order_relaxed);
+    e.counts = table.counts(slot);  // the shared counter plus the threads' stripes
     e.bytes = static_cast<uint32_t>(bytes);
     e.node = c.node.load(std::memory_order_relaxed);
     e.group = c.group;

@@ -23,12 +23,13 @@ std::string hex(uintptr_t v) {
 
 ChunkTable::ChunkTable(const ChunkTableOptions &options)
     : shift_(std::clamp(options.chunk_shift, kMinShift, kMaxShift)),
-      max_chunks_(std::clamp<uint64_t>(options.max_chunks, 1, UINT32_MAX)) {
+      max_chunks_(std::clamp<uint64_t>(options.max_chunks, 1, UINT32_MAX)),
+      stripes_(max_chunks_) {
   // Keep the top level at 2^18 entries whatever the chunk size; leaves take the rest.
   leaf_bits_ = kAddressBits - shift_ > kTopBits ? kAddressBits - shift_ - kTopBits : 0;
   top_bits_ = kAddressBits - shift_ - leaf_bits_;
   leaf_mask_ = (uintptr_t{1} << leaf_bits_) - 1;
-  top_ = std::make_unique<std::atomic<std::atomic<Chunk *> *>[]>(size_t{1} << top_bits_);
+  top_ = std::make_unique<std::atomic<std::atomic<uint32_t> *>[]>(size_t{1} << top_bits_);
   const size_t nsegs = (max_chunks_ + (1u << kSegmentBits) - 1) >> kSegmentBits;
   segment_ptrs_ = std::make_unique<std::atomic<Chunk *>[]>(nsegs);
   group_segs_ = std::make_unique<std::atomic<std::atomic<uint64_t> *>[]>(nsegs);
@@ -48,11 +49,11 @@ Result<std::unique_ptr<ChunkTable>> ChunkTable::create(const ChunkTableOptions &
   return std::make_unique<ChunkTable>(options);
 }
 
-std::atomic<Chunk *> *ChunkTable::leaf_for(uintptr_t window, bool create) {
+std::atomic<uint32_t> *ChunkTable::leaf_for(uintptr_t window, bool create) {
   auto &slot = top_[window >> leaf_bits_];
-  std::atomic<Chunk *> *leaf = slot.load(std::memory_order_relaxed);
+  std::atomic<uint32_t> *leaf = slot.load(std::memory_order_relaxed);
   if (!leaf && create) {
-    leaves_.push_back(std::make_unique<std::atomic<Chunk *>[]>(size_t{1} << leaf_bits_));
+    leaves_.push_back(std::make_unique<std::atomic<uint32_t>[]>(size_t{1} << leaf_bits_));
     leaf = leaves_.back().get();
     // Release: a reader that sees the leaf sees it zeroed.
     slot.store(leaf, std::memory_order_release);
@@ -140,7 +141,9 @@ Result<RegionId> ChunkTable::register_region(const RegionSpec &spec) {
   for (uint32_t i = 0; i < n; ++i) {
     Chunk &c = slot_chunk(r.first_slot + i);
     const uintptr_t window_start = (first + i) << shift_;
-    c.counts.store(0, std::memory_order_relaxed);
+    // A reused slot keeps what its stripes counted before (their writers cannot be stopped to
+    // reset them): start the shared part at minus that, so counts() starts at zero.
+    c.counts.store(0 - stripes_.sum(r.first_slot + i), std::memory_order_relaxed);
     c.node.store(spec.node, std::memory_order_relaxed);
     c.pins.store(spec.pinned ? 1 : 0, std::memory_order_relaxed);
     c.last_move_epoch.store(0, std::memory_order_relaxed);
@@ -152,7 +155,7 @@ Result<RegionId> ChunkTable::register_region(const RegionSpec &spec) {
     c.history = c.last_access_epoch = 0;
   }
   for (uint32_t i = 0; i < n; ++i)
-    leaf_for(first + i, true)->store(&slot_chunk(r.first_slot + i), std::memory_order_release);
+    leaf_for(first + i, true)->store(r.first_slot + i + 1, std::memory_order_release);
   live_chunks_ += n;
   lock.unlock();
 
@@ -181,7 +184,7 @@ Status ChunkTable::unregister_region(RegionId id) {
       for (uint32_t j = i; j < r.chunks && slot_chunk(r.first_slot + j).group == g; ++j)
         slot_chunk(r.first_slot + j).group = 0;
     }
-    leaf_for(c.addr >> shift_, false)->store(nullptr, std::memory_order_release);
+    leaf_for(c.addr >> shift_, false)->store(0, std::memory_order_release);
     c.region = 0;
   }
   free_slots(r.first_slot, r.chunks);

@@ -11,7 +11,9 @@
 // Thread-safety:
 //  - touch(), touch_group(), find(), pin()/unpin() are lock-free and may run on any thread at
 //    any time, concurrently with registration. Address lookup is a two-level radix table over
-//    the 47-bit user address space: two dependent loads, no hashing.
+//    the 47-bit user address space: two dependent loads, no hashing, giving the slot id.
+//  - A touch adds to the calling thread's counter stripe (heat/touch_stripes.hpp) with a plain
+//    add; a chunk's access count is counts(slot), its shared counter plus its stripes.
 //  - register/unregister/define_group/release_group take an exclusive lock; scan() holds a
 //    shared lock for its whole pass, so the heat state a scan updates is only ever written by
 //    one scanner at a time.
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "heat/touch_stripes.hpp"
 
 namespace tier::heat {
 
@@ -53,9 +56,12 @@ struct RegionSpec {
 // One chunk. 64 bytes, one cache line, so that threads touching neighbouring chunks do not
 // share a line.
 struct alignas(64) Chunk {
-  // Written by touch() from any thread: reads in the low 32 bits, writes in the high 32.
-  // One fetch_add counts both; the scanner takes deltas modulo 2^32 and removes the carry a
-  // wrapping reads half puts into the writes half.
+  // The shared part of the access count, reads in the low 32 bits, writes in the high 32:
+  // touches from threads without a counter stripe add here with one fetch_add that counts
+  // both. The count is this plus the chunk's stripe counters (ChunkTable::counts), taken
+  // modulo 2^64; at registration this is set so that the sum starts at zero. The scanner
+  // takes deltas of the sum modulo 2^32 and removes the carry a wrapping reads half puts into
+  // the writes half.
   std::atomic<uint64_t> counts{0};
   std::atomic<int32_t> node{-1};
   std::atomic<uint32_t> pins{0};             // > 0 = pinned
@@ -108,14 +114,15 @@ class ChunkTable {
   Status release_group(GroupId group);
 
   // Credits `reads` and `writes` accesses to every chunk [ptr, ptr+len) touches (len 0 counts
-  // as 1 byte). Untracked addresses are ignored. Lock-free; a few ns for one chunk.
+  // as 1 byte). Untracked addresses are ignored. Lock-free, no locked instruction while the
+  // thread has a stripe; a few ns for one chunk.
   void touch(const void *ptr, size_t len, uint32_t reads, uint32_t writes) {
     const uintptr_t a = reinterpret_cast<uintptr_t>(ptr);
     const uintptr_t first = a >> shift_;
     const uintptr_t last = (a + (len ? len - 1 : 0)) >> shift_;
     const uint64_t add = uint64_t{reads} | (uint64_t{writes} << 32);
     for (uintptr_t c = first; c <= last; ++c)
-      if (Chunk *chunk = lookup_window(c)) chunk->counts.fetch_add(add, std::memory_order_relaxed);
+      if (const uint32_t s = lookup_slot1(c)) credit(s - 1, add);
   }
   // Credits an object group's accesses to its first chunk: O(1) whatever the object's size.
   // The engine sums the heat of a group's chunks, so where inside the group it lands does not
@@ -127,10 +134,22 @@ class ChunkTable {
     if (!seg) return;
     const uint64_t g = seg[group & ((1u << kSegmentBits) - 1)].load(std::memory_order_acquire);
     if (g == 0) return;
-    if (Chunk *chunk = slot_chunk_unlocked(static_cast<SlotId>(g >> 32)))
-      chunk->counts.fetch_add(uint64_t{reads} | (uint64_t{writes} << 32),
-                              std::memory_order_relaxed);
+    credit(static_cast<SlotId>(g >> 32), uint64_t{reads} | (uint64_t{writes} << 32));
   }
+
+  // A live chunk's access count since registration (reads low, writes high, modulo 2^64):
+  // its shared counter plus its stripe counters. Lock-free; what the scanner and tierd read.
+  uint64_t counts(SlotId slot) const {
+    const Chunk *c = slot_chunk_unlocked(slot);
+    return (c ? c->counts.load(std::memory_order_relaxed) : 0) + stripes_.sum(slot);
+  }
+  // The same for the chunk holding `ptr`; 0 for untracked memory.
+  uint64_t counts_at(const void *ptr) const {
+    const uint32_t s = lookup_slot1(reinterpret_cast<uintptr_t>(ptr) >> shift_);
+    return s ? counts(s - 1) : 0;
+  }
+  // Bytes the counter stripes take now (see touch_stripes.hpp for the bound).
+  size_t stripe_bytes() const { return stripes_.bytes(); }
 
   // The chunk holding `ptr`, or nullptr. Lock-free.
   Chunk *find(const void *ptr) const {
@@ -175,11 +194,23 @@ class ChunkTable {
   static constexpr unsigned kTopBits = 18;      // 2^18 top entries (2 MiB of pointers)
   static constexpr unsigned kSegmentBits = 16;  // chunk slots are allocated 64K at a time
 
-  Chunk *lookup_window(uintptr_t window) const {
-    if (window >> (top_bits_ + leaf_bits_)) return nullptr;
-    const std::atomic<Chunk *> *leaf = top_[window >> leaf_bits_].load(std::memory_order_acquire);
-    if (!leaf) return nullptr;
+  // Slot id + 1 of the chunk owning an address window, 0 = none. A leaf entry is published
+  // (release) after its chunk and the chunk's segment are set up.
+  uint32_t lookup_slot1(uintptr_t window) const {
+    if (window >> (top_bits_ + leaf_bits_)) return 0;
+    const std::atomic<uint32_t> *leaf = top_[window >> leaf_bits_].load(std::memory_order_acquire);
+    if (!leaf) return 0;
     return leaf[window & leaf_mask_].load(std::memory_order_acquire);
+  }
+  Chunk *lookup_window(uintptr_t window) const {
+    const uint32_t s = lookup_slot1(window);
+    return s ? slot_chunk_unlocked(s - 1) : nullptr;
+  }
+  // One touch's worth of counts to a slot the lookup (or the group table) gave.
+  void credit(SlotId slot, uint64_t add) {
+    if (stripes_.add(slot, add)) return;
+    if (Chunk *chunk = slot_chunk_unlocked(slot))
+      chunk->counts.fetch_add(add, std::memory_order_relaxed);
   }
   Chunk &slot_chunk(SlotId slot) const {
     return segments_[slot >> kSegmentBits][slot & ((1u << kSegmentBits) - 1)];
@@ -191,9 +222,9 @@ class ChunkTable {
     return seg ? &seg[slot & ((1u << kSegmentBits) - 1)] : nullptr;
   }
 
-  Result<SlotId> allocate_slots(uint32_t count);                  // exclusive lock held
-  void free_slots(SlotId first, uint32_t count);                  // exclusive lock held
-  std::atomic<Chunk *> *leaf_for(uintptr_t window, bool create);  // exclusive lock held
+  Result<SlotId> allocate_slots(uint32_t count);                   // exclusive lock held
+  void free_slots(SlotId first, uint32_t count);                   // exclusive lock held
+  std::atomic<uint32_t> *leaf_for(uintptr_t window, bool create);  // exclusive lock held
   void set_groups_of(const RegionInfo &r, GroupId from, GroupId to);
   void apply_pins(const void *ptr, size_t len, int delta);
 
@@ -202,10 +233,12 @@ class ChunkTable {
   uintptr_t leaf_mask_;
   uint64_t max_chunks_;
 
-  std::unique_ptr<std::atomic<std::atomic<Chunk *> *>[]> top_;
-  std::vector<std::unique_ptr<std::atomic<Chunk *>[]>> leaves_;  // owned; never freed early
+  // Radix table: leaves hold slot id + 1 (0 = no chunk), half the size of pointers.
+  std::unique_ptr<std::atomic<std::atomic<uint32_t> *>[]> top_;
+  std::vector<std::unique_ptr<std::atomic<uint32_t>[]>> leaves_;  // owned; never freed early
   std::vector<std::unique_ptr<Chunk[]>> segments_;
   std::unique_ptr<std::atomic<Chunk *>[]> segment_ptrs_;  // same as segments_, lock-free view
+  TouchStripes stripes_;                                  // per-thread touch counters
 
   mutable std::shared_mutex mutex_;
   std::vector<RegionInfo> regions_;  // index = RegionId - 1; id 0 = free entry

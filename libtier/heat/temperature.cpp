@@ -4,7 +4,6 @@
 // ChunkTable::scan for the pass).
 #include "heat/temperature.hpp"
 
-#include <cstring>
 #include <limits>
 
 namespace tier::heat {
@@ -14,19 +13,6 @@ Status validate(const TemperatureConfig &config) {
     return make_error(TIER_ECONFIG, "heat: half_life_epochs must be a positive number, got " +
                                         std::to_string(config.half_life_epochs));
   return {};
-}
-
-int LogHistogram::bucket(double value) {
-  if (!(value > 0)) return -1;
-  // Straight from the IEEE-754 bits: the exponent, and the top kSubBits of the mantissa pick
-  // the sub-bucket (frexp is a libm call, and this runs once per unit per epoch).
-  uint64_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  const int e = static_cast<int>((bits >> 52) & 0x7ff) - 1023;  // value in [2^e, 2^(e+1))
-  if (e < kMinExp) return -1;
-  if (e >= kMaxExp) return kBuckets - 1;
-  const int sub = static_cast<int>((bits >> (52 - kSubBits)) & ((1u << kSubBits) - 1));
-  return ((e - kMinExp) << kSubBits) + sub;
 }
 
 double LogHistogram::lower_edge(int b) {
@@ -62,7 +48,7 @@ EpochHeat TemperatureTracker::advance(ChunkTable &table, uint64_t epoch,
   stats.epoch = epoch;
   const auto epoch32 = static_cast<uint32_t>(epoch);
   table.scan([&](SlotId slot, Chunk &c, const RegionInfo &r, size_t bytes) {
-    const uint64_t now = c.counts.load(std::memory_order_relaxed);
+    const uint64_t now = table.counts(slot);
     // Unsigned 32-bit subtraction gives each delta as long as a chunk sees fewer than 2^32
     // reads (and writes) in one epoch. When the reads half wraps, its carry has added one to
     // the writes half; a reads value below the last one is exactly that case.

@@ -21,6 +21,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "common/result.hpp"
@@ -78,8 +79,20 @@ class LogHistogram {
   uint64_t total() const;  // bytes added with a value above zero
   uint64_t zero_bytes() const { return zero_; }
 
-  // The bucket of a value, -1 for zero (or tiny) values.
-  static int bucket(double value);
+  // The bucket of a value, -1 for zero (or tiny) values. Inline: the engine calls it once per
+  // unit per epoch.
+  static int bucket(double value) {
+    if (!(value > 0)) return -1;
+    // Straight from the IEEE-754 bits: the exponent, and the top kSubBits of the mantissa pick
+    // the sub-bucket (frexp is a libm call).
+    uint64_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    const int e = static_cast<int>((bits >> 52) & 0x7ff) - 1023;  // value in [2^e, 2^(e+1))
+    if (e < kMinExp) return -1;
+    if (e >= kMaxExp) return kBuckets - 1;
+    const int sub = static_cast<int>((bits >> (52 - kSubBits)) & ((1u << kSubBits) - 1));
+    return ((e - kMinExp) << kSubBits) + sub;
+  }
   // The smallest value that falls in bucket b.
   static double lower_edge(int b);
 

@@ -40,9 +40,7 @@ void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
     else
       hist.add(key, u.bytes);
   });
-  const auto &units = p.units();
   const int tiers = p.tier_count();
-  auto &key = p.keys();
   std::vector<double> threshold(tiers, INFINITY);
   int64_t cumulative = 0;
   for (int t = 0; t < tiers - 1; ++t) {
@@ -55,17 +53,11 @@ void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
     }
     if (cumulative > 0) threshold[t] = hist.hot_threshold(static_cast<uint64_t>(cumulative));
   }
-  auto &want = p.wants();
-  for (size_t i = 0; i < units.size(); ++i) {
-    if (!(key[i] > 0)) continue;  // no heat: never worth a move up
-    for (int t = 0; t < tiers - 1; ++t)
-      if (key[i] >= threshold[t]) {
-        want[i] = static_cast<int8_t>(t);
-        break;
-      }
-  }
 
+  // A unit wants the fastest tier whose threshold its key reaches: exchange() works that out
+  // in its pass over the units (no heat: never worth a move up).
   ExchangeRules rules;
+  rules.want_threshold = threshold.data();
   rules.margin = params.promote_margin;
   rules.cooldown = params.cooldown_epochs;
   rules.evict = true;

@@ -4,6 +4,7 @@
 #include "policy/planner.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace tier::policy {
 
@@ -101,8 +102,12 @@ bool Planner::move(uint32_t unit, int n, Reason reason, Mark keep) {
   budget_left_ -= c;
   plan_.bytes += c;
   (reason == Reason::kPromote ? plan_.promoted : plan_.demoted) += c;
+  --ws_->node_units[u.node];
+  ++ws_->node_units[n];
   u.node = n;
   u.split = false;
+  ws_->briefs[unit].node = static_cast<uint16_t>(n);
+  ws_->briefs[unit].flags &= static_cast<uint8_t>(~UnitBrief::kSplit);
   ws_->moved[unit] = 1;
   return true;
 }
@@ -122,6 +127,7 @@ class Exchange {
         victims_(p.workspace().victims),
         heaped_(p.workspace().victims_heaped),
         cands_(p.workspace().candidates) {
+    for (int n = 0; n < p.node_count(); ++n) node_tier_.push_back(p.tier_of_node(n));
     victims_.resize(p.node_count());
     for (auto &h : victims_) h.clear();
     heaped_.assign(p.node_count(), 0);
@@ -158,19 +164,69 @@ class Exchange {
   // front) the first time they are asked for: most epochs consult only the fastest tier's,
   // and heapifying the few hundred thousand residents of a middle tier is most of the cost
   // of a small plan. Units the pressure pass moves are skipped lazily when they come up.
+  //
+  // The pass is a million iterations of unpredictable tests, so it reads the 8-byte briefs,
+  // keys and wants (13 bytes a unit) rather than the 32-byte units, and appends victims
+  // without a branch: every unit's entry is written at its node's end, which moves on only
+  // when it is a victim (each node's array is sized to its units first).
   void build_victims_and_candidates() {
     smallest_ = UINT64_MAX;
     const int last = tiers_ - 1;
-    for (uint32_t u = 0; u < units_.size(); ++u) {
-      const Unit &unit = units_[u];
-      if (unit.pinned || p_.cooling(unit, rules_.cooldown)) continue;
-      const int tier = p_.tier_of(unit);
-      if (tier != last && !unit.split) victims_[unit.node].push_back(ranked(u));
-      if (want_[u] >= 0 && want_[u] < tier) {
-        cands_.push_back(ranked(u));
-        smallest_ = std::min(smallest_, unit.bytes);
+    const int nodes = p_.node_count();
+    const double *threshold = rules_.want_threshold;
+    std::vector<Ranked *> vend(nodes);
+    std::vector<uint8_t> victim_node(nodes);
+    // A unit is a candidate when some faster tier than its own wants it: with thresholds,
+    // when its key reaches the lowest threshold of the tiers above its node's.
+    std::vector<double> cand_from(nodes, INFINITY);
+    for (int m = 0; m < nodes; ++m) {
+      const int tier = node_tier_[m];
+      victim_node[m] = tier != last;
+      // Room for every unit of the node, + 1 for the blind write after the last victim.
+      victims_[m].resize(victim_node[m] ? p_.units_on(m) + 1 : 1);
+      vend[m] = victims_[m].data();
+      if (threshold)
+        for (int t = 0; t < tier; ++t) cand_from[m] = std::min(cand_from[m], threshold[t]);
+    }
+    const UnitBrief *brief = p_.briefs().data();
+    int8_t *want = want_.data();
+    const float *key = key_.data();
+    const int *tier_of_node = node_tier_.data();
+    const auto n = static_cast<uint32_t>(units_.size());
+    const uint32_t cooldown = rules_.cooldown;
+    const uint64_t epoch = p_.epoch();
+    for (uint32_t u = 0; u < n; ++u) {
+      const UnitBrief b = brief[u];
+      // Planner::cooling(), without its branches.
+      const bool cooling = (cooldown != 0) & (b.last_move_epoch != 0) &
+                           (epoch - uint64_t{b.last_move_epoch} < cooldown);
+      const bool eligible = !(b.flags & UnitBrief::kPinned) & !cooling;
+      const bool victim = eligible & (victim_node[b.node] != 0) & !(b.flags & UnitBrief::kSplit);
+      const float k = key[u];
+      Ranked *&end = vend[b.node];
+      *end = Ranked{k, u};
+      end += victim;
+      bool cand;
+      if (threshold)
+        cand = eligible & (k > 0) & (k >= cand_from[b.node]);  // no heat: never worth a move up
+      else
+        cand = eligible & (static_cast<unsigned>(static_cast<int>(want[u])) <
+                           static_cast<unsigned>(tier_of_node[b.node]));  // -1: none
+      if (cand) {
+        if (threshold) {  // the fastest tier whose threshold the key reaches
+          int t = 0;
+          while (!(k >= threshold[t])) ++t;
+          want[u] = static_cast<int8_t>(t);
+        }
+        cands_.push_back(Ranked{k, u});
       }
     }
+    for (int m = 0; m < nodes; ++m)
+      victims_[m].resize(static_cast<size_t>(vend[m] - victims_[m].data()));
+    // The candidates' sizes in a loop of their own: their units are scattered over the unit
+    // array, and here the loads do not wait on each other, where in the pass above each was
+    // a cache miss on its own.
+    for (const Ranked &c : cands_) smallest_ = std::min(smallest_, units_[c.unit].bytes);
   }
   // Node n's victims as a heap; every access goes through here, so the heap is built from
   // exactly what the scan collected, and the order of evictions does not depend on when.
@@ -313,13 +369,14 @@ class Exchange {
   Planner &p_;
   std::vector<Unit> &units_;
   const std::vector<float> &key_;
-  const std::vector<int8_t> &want_;
+  std::vector<int8_t> &want_;
   const ExchangeRules &rules_;
   const int tiers_;
   std::vector<std::vector<Ranked>> &victims_;
   std::vector<uint8_t> &heaped_;
   std::vector<Ranked> &cands_;
   std::vector<uint8_t> closed_;
+  std::vector<int> node_tier_;      // tier of each planner node index
   uint64_t smallest_ = UINT64_MAX;  // bytes of the smallest promotion candidate
 };
 

@@ -17,11 +17,12 @@ constexpr size_t kMiB = 1 << 20;
 const void *at(uintptr_t offset) {
   return reinterpret_cast<const void *>(kBase + offset);
 }
-uint32_t reads_of(const Chunk *c) {
-  return static_cast<uint32_t>(c->counts.load());
+// A chunk's count is its shared counter plus the touching threads' stripes: read the sum.
+uint32_t reads_of(const ChunkTable &t, const void *p) {
+  return static_cast<uint32_t>(t.counts_at(p));
 }
-uint32_t writes_of(const Chunk *c) {
-  return static_cast<uint32_t>(c->counts.load() >> 32);
+uint32_t writes_of(const ChunkTable &t, const void *p) {
+  return static_cast<uint32_t>(t.counts_at(p) >> 32);
 }
 }  // namespace
 
@@ -98,10 +99,10 @@ TEST_CASE("touch credits every chunk a range covers, and ignores untracked memor
   t.touch(at(4 * kMiB), 0, 0, 3);                                  // length 0 = one byte
   t.touch(at(100 * kMiB), 64, 5, 5);                               // untracked
   t.touch(reinterpret_cast<void *>(~uintptr_t{0} - 10), 4, 1, 1);  // beyond user space
-  REQUIRE(reads_of(t.find(at(0))) == 1);
-  REQUIRE(reads_of(t.find(at(2 * kMiB))) == 1);
-  REQUIRE(writes_of(t.find(at(4 * kMiB))) == 3);
-  REQUIRE(t.find(at(6 * kMiB))->counts.load() == 0);
+  REQUIRE(reads_of(t, at(0)) == 1);
+  REQUIRE(reads_of(t, at(2 * kMiB)) == 1);
+  REQUIRE(writes_of(t, at(4 * kMiB)) == 3);
+  REQUIRE(t.counts_at(at(6 * kMiB)) == 0);
 }
 
 TEST_CASE("object groups span whole chunks of one region and are touched as one") {
@@ -117,14 +118,14 @@ TEST_CASE("object groups span whole chunks of one region and are touched as one"
   REQUIRE(t.define_group(at(14 * kMiB), 4 * kMiB).status() == TIER_EINVAL);  // past the end
   REQUIRE(t.define_group(at(64 * kMiB), kMiB).status() == TIER_EINVAL);      // untracked
   t.touch_group(*g, 4, 1);
-  REQUIRE(reads_of(t.find(at(2 * kMiB))) == 4);
-  REQUIRE(writes_of(t.find(at(2 * kMiB))) == 1);
+  REQUIRE(reads_of(t, at(2 * kMiB)) == 4);
+  REQUIRE(writes_of(t, at(2 * kMiB)) == 1);
   t.touch_group(9999, 1, 1);  // unknown: ignored
   REQUIRE(t.release_group(*g).ok());
   REQUIRE(t.find(at(2 * kMiB))->group == 0);
   REQUIRE(t.release_group(*g).status() == TIER_EINVAL);
   t.touch_group(*g, 1, 0);  // released: ignored
-  REQUIRE(reads_of(t.find(at(2 * kMiB))) == 4);
+  REQUIRE(reads_of(t, at(2 * kMiB)) == 4);
 
   auto whole = t.register_region({at(64 * kMiB), 6 * kMiB, 0, 0, false, true});
   REQUIRE(whole.ok());
@@ -182,7 +183,63 @@ TEST_CASE("touches race with registration safely and lose no counts") {
   b.join();
   stop = true;
   churn.join();
-  REQUIRE(reads_of(t.find(at(0))) == 2 * kTouches);
+  REQUIRE(reads_of(t, at(0)) == 2 * kTouches);
+}
+
+TEST_CASE("more touching threads than counter stripes lose no counts, and none at thread exit") {
+  // Threads past the stripes fall back to the shared counter; exited threads' stripes keep
+  // their counts and are claimed by later threads, which continue them.
+  ChunkTable t;
+  REQUIRE(t.register_region({at(0), 4 * kMiB}).ok());
+  constexpr int kThreads = 3 * kTouchStripes, kTouches = 20000;
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i)
+      threads.emplace_back([&] {
+        for (int k = 0; k < kTouches; ++k) t.touch(at(kMiB), 8, 1, 2);
+      });
+    for (auto &th : threads) th.join();
+    REQUIRE(reads_of(t, at(0)) == uint32_t{kThreads} * kTouches * (round + 1));
+    REQUIRE(writes_of(t, at(0)) == uint32_t{kThreads} * kTouches * 2 * (round + 1));
+  }
+  // Every stripe id went back when its thread exited (this thread holds at most one).
+  REQUIRE(touch_stripes_taken() <= 1);
+}
+
+TEST_CASE("a thread that touches once and then sleeps is seen without any flush") {
+  ChunkTable t;
+  REQUIRE(t.register_region({at(0), 2 * kMiB}).ok());
+  std::atomic<bool> touched{false}, release{false};
+  std::thread sleeper([&] {
+    t.touch(at(0), 1, 3, 0);
+    touched = true;
+    while (!release) std::this_thread::yield();  // alive, holding its stripe, never touching
+  });
+  while (!touched) std::this_thread::yield();
+  REQUIRE(reads_of(t, at(0)) == 3);
+  release = true;
+  sleeper.join();
+  REQUIRE(reads_of(t, at(0)) == 3);
+}
+
+TEST_CASE("a reused slot starts from zero although its stripes counted its previous region") {
+  auto t = ChunkTable::create({21, 1});  // one slot: the second region must reuse it
+  REQUIRE(t.ok());
+  auto a = (*t)->register_region({at(0), 2 * kMiB});
+  REQUIRE(a.ok());
+  (*t)->touch(at(0), 1, 5, 7);
+  std::thread([&] { (*t)->touch(at(0), 1, 11, 0); }).join();
+  REQUIRE(reads_of(**t, at(0)) == 16);
+  REQUIRE((*t)->unregister_region(*a).ok());
+  REQUIRE((*t)->register_region({at(64 * kMiB), 2 * kMiB}).ok());
+  REQUIRE((*t)->counts_at(at(64 * kMiB)) == 0);
+  (*t)->touch(at(64 * kMiB), 1, 1, 1);
+  REQUIRE(reads_of(**t, at(64 * kMiB)) == 1);
+  REQUIRE(writes_of(**t, at(64 * kMiB)) == 1);
+  // The stripes' memory stays within its bound: a page per stripe that touched, plus its
+  // directory.
+  REQUIRE((*t)->stripe_bytes() <=
+          (kTouchStripes - 1) * (TouchStripes::kPageSlots + 1) * sizeof(uint64_t));
 }
 
 TEST_CASE("the API source touches the process table") {
@@ -192,8 +249,8 @@ TEST_CASE("the API source touches the process table") {
   set_process_table(&t);
   touch(at(0), 4, 2, 1);
   set_process_table(nullptr);
-  REQUIRE(reads_of(t.find(at(0))) == 2);
-  REQUIRE(writes_of(t.find(at(0))) == 1);
+  REQUIRE(reads_of(t, at(0)) == 2);
+  REQUIRE(writes_of(t, at(0)) == 1);
 
   auto names = heat_source_names();
   REQUIRE(std::find(names.begin(), names.end(), "api") != names.end());
