@@ -47,6 +47,13 @@ struct Rt {
       if (w.entries[i].node == node) b += w.entries[i].bytes;
     return b;
   }
+  // Caps `node` at what it holds now plus `room` bytes.
+  void leave_room(int node, uint64_t room) const {
+    tier_node_stats s{};
+    s.size = sizeof s;
+    REQUIRE(tier_node_stats_get(rt, node, &s) == TIER_OK);
+    REQUIRE(tier_node_set_capacity(rt, node, s.reserved + room) == TIER_OK);
+  }
   char *alloc_on(int node, size_t len) {
     tier_policy p = TIER_POLICY_INIT;
     p.mode = TIER_MODE_BIND;
@@ -99,11 +106,7 @@ TEST_CASE("agent: hot chunks reach the fastest tier within a few epochs") {
 TEST_CASE("agent: cold chunks are demoted under pressure; pinned ones stay") {
   Rt rt;
   const int hbm = rt.node_of_kind(TIER_KIND_HBM), cxl = rt.node_of_kind(TIER_KIND_CXL);
-  tier_node_stats hs{};
-  hs.size = sizeof hs;
-  REQUIRE(tier_node_stats_get(rt.rt, hbm, &hs) == TIER_OK);
-  // HBM holds what it holds now plus 16 MiB: the cold region fills it.
-  REQUIRE(tier_node_set_capacity(rt.rt, hbm, hs.reserved + 16 * kMiB) == TIER_OK);
+  rt.leave_room(hbm, 16 * kMiB);  // the cold region fills it
   char *cold = rt.alloc_on(hbm, 16 * kMiB);
   char *hotp = rt.alloc_on(cxl, 8 * kMiB);
   uint32_t cold_id = 0, hot_id = 0;
@@ -135,10 +138,7 @@ TEST_CASE("agent: freed large runs cached on the fast tier make room for promoti
   // tier to the engine, and the mover takes its room back when a hot chunk needs it.
   Rt rt;
   const int hbm = rt.node_of_kind(TIER_KIND_HBM), cxl = rt.node_of_kind(TIER_KIND_CXL);
-  tier_node_stats hs{};
-  hs.size = sizeof hs;
-  REQUIRE(tier_node_stats_get(rt.rt, hbm, &hs) == TIER_OK);
-  REQUIRE(tier_node_set_capacity(rt.rt, hbm, hs.reserved + 16 * kMiB) == TIER_OK);
+  rt.leave_room(hbm, 16 * kMiB);
   char *gone = rt.alloc_on(hbm, 16 * kMiB);
   REQUIRE(tier_free(rt.rt, gone) == TIER_OK);  // cached: HBM is charged to its capacity
   char *hotp = rt.alloc_on(cxl, 8 * kMiB);
@@ -156,6 +156,8 @@ TEST_CASE("agent: freed large runs cached on the fast tier make room for promoti
   CHECK(rt.on(hotp, 8 * kMiB, hbm) == 8 * kMiB);
   CHECK(failed == 0);
   for (size_t off = 0; off < 8 * kMiB; off += 4096) REQUIRE(hotp[off] == 0x11);
+  tier_node_stats hs{};
+  hs.size = sizeof hs;
   REQUIRE(tier_node_stats_get(rt.rt, hbm, &hs) == TIER_OK);
   CHECK(hs.reserved <= hs.capacity);
   REQUIRE(tier_region_unregister(rt.rt, id) == TIER_OK);
