@@ -480,19 +480,14 @@ void fork_release() {
   g_agents_mu.unlock();
 }
 
+}  // namespace
+
 // The calling thread's last hit: tier_touch looks its agent up on every call, and scanning the
 // table with acquire loads cost more than the touch itself. An agent lives as long as its
 // runtime, and a generation is unique per runtime in the process, so a hit on (rt, its
 // generation) is the live runtime's agent; using a destroyed runtime is the caller's error,
 // as without the cache.
-struct AgentHit {
-  tier_runtime *rt;
-  uint32_t generation;
-  Agent *agent;
-};
 thread_local constinit AgentHit t_agent_hit{nullptr, 0, nullptr};
-
-}  // namespace
 
 Agent *agent_of(tier_runtime *rt, bool create) {
   if (!rt) return nullptr;

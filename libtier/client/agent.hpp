@@ -155,6 +155,14 @@ class Agent {
 // The agent of a runtime: created on first use (nullptr and the last error set on failure),
 // or looked up without creating (`create` false). Lock-free lookup.
 Agent *agent_of(tier_runtime *rt, bool create);
+// The calling thread's last agent_of() hit (agent.cpp says why it is sound). tier_touch reads
+// it inline, so the common case makes no call.
+struct AgentHit {
+  tier_runtime *rt;
+  uint32_t generation;
+  Agent *agent;
+};
+extern thread_local constinit AgentHit t_agent_hit;
 // Hooks for the allocator (see docs/migration.md, "Integration"):
 //  - before_free(rt, ptr, len): call from tier_free / large_free before the run is unmapped or
 //    cached; forgets regions inside it and waits for a running epoch.

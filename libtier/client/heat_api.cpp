@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 
+#include "alloc/runtime.hpp"
 #include "client/agent.hpp"
 #include "tier/heat.h"
 
@@ -69,7 +70,12 @@ TIER_API tier_status tier_region_unregister(tier_runtime *rt, uint32_t region_id
 
 TIER_API void tier_touch(tier_runtime *rt, const void *ptr, size_t len, uint32_t reads,
                          uint32_t writes) {
-  if (Agent *a = agent_of(rt, false)) a->table().touch(ptr, len, reads, writes);
+  // The thread's last agent first, inline: through agent_of() the call cost more than the
+  // touch itself (docs/benchmarks.md, "Targets").
+  const tier::client::AgentHit &hit = tier::client::t_agent_hit;
+  Agent *a =
+      rt && hit.rt == rt && hit.generation == rt->generation ? hit.agent : agent_of(rt, false);
+  if (a) a->table().touch(ptr, len, reads, writes);
 }
 
 TIER_API tier_status tier_pin(tier_runtime *rt, const void *ptr, size_t len) {
