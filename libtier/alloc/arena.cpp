@@ -44,8 +44,14 @@
 // Four blocks per slab (16 KiB and 8 KiB slabs) keep most slabs partly used across a burst
 // (slab creations fell to 8% of arena allocations) for a bounded cost: a live 4 KiB block can
 // pin at most 16 KiB, like the 3.5 KiB class's 7-page slabs already do.
+// bin_shards: all threads of a placement share its arena, and two threads refilling and
+// flushing the same bins spent ~20% of their time on the bin mutexes and slab heaps (Tier's
+// two-thread throughput fell to 0.8x jemalloc's, which gives each thread its own arena). Eight
+// shards per bin up to 4 KiB give threads separate bins without separate arenas, so no extra
+// 2 MiB runs are taken from the tier (docs/benchmarks.md, "Third round: bin shards").
 extern "C" {
-const char *tierje_malloc_conf = "tcache_nslots_small_min:64,slab_sizes:2048-2048:2|4096-4096:4";
+const char *tierje_malloc_conf =
+    "tcache_nslots_small_min:64,slab_sizes:2048-2048:2|4096-4096:4,bin_shards:1-4096:8";
 }
 
 namespace tier::alloc {
