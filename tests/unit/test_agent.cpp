@@ -12,32 +12,14 @@
 #include <vector>
 
 #include "tier/heat.h"
+#include "test_runtime_fixture.hpp"
 #include "tier/tier.h"
 
 namespace {
 
 constexpr size_t kMiB = size_t{1} << 20;
 
-struct Rt {
-  tier_runtime *rt = nullptr;
-  Rt() {
-    tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
-    o.topology = "default";
-    REQUIRE(tier_runtime_create(&o, &rt) == TIER_OK);
-  }
-  ~Rt() {
-    tier_agent_stop(rt);
-    tier_runtime_destroy(rt);
-  }
-  int node_of_kind(tier_node_kind kind) const {
-    for (int i = 0; i < tier_node_count(rt); ++i) {
-      tier_node_info info{};
-      info.size = sizeof info;
-      REQUIRE(tier_node_at(rt, i, &info) == TIER_OK);
-      if (info.kind == kind) return info.id;
-    }
-    return -1;
-  }
+struct Rt : tier::test::Rt {
   uint64_t on(const void *p, size_t len, int node) const {
     tier_where_result w{};
     w.size = sizeof w;
@@ -55,11 +37,7 @@ struct Rt {
     REQUIRE(tier_node_set_capacity(rt, node, s.reserved + room) == TIER_OK);
   }
   char *alloc_on(int node, size_t len) {
-    tier_policy p = TIER_POLICY_INIT;
-    p.mode = TIER_MODE_BIND;
-    p.select = TIER_SELECT_NODES;
-    p.nnodes = 1;
-    p.nodes[0] = node;
+    const tier_policy p = tier::test::on_node(TIER_MODE_BIND, node);
     auto *ptr = static_cast<char *>(tier_malloc(rt, len, &p));
     REQUIRE(ptr != nullptr);
     std::memset(ptr, 0x11, len);

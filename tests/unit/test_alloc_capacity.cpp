@@ -6,29 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "test_runtime_fixture.hpp"
 #include "tier/tier.h"
 
 namespace {
 
 constexpr size_t kMiB = size_t{1} << 20;
 
-struct Rt {
-  tier_runtime *rt = nullptr;
-  Rt() {
-    tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
-    o.topology = "default";
-    REQUIRE(tier_runtime_create(&o, &rt) == TIER_OK);
-  }
-  ~Rt() { tier_runtime_destroy(rt); }
-  int node_of_kind(tier_node_kind kind) const {
-    for (int i = 0; i < tier_node_count(rt); ++i) {
-      tier_node_info info{};
-      info.size = sizeof info;
-      REQUIRE(tier_node_at(rt, i, &info) == TIER_OK);
-      if (info.kind == kind) return info.id;
-    }
-    return -1;
-  }
+struct Rt : tier::test::Rt {
   tier_node_stats stats(int node) const {
     tier_node_stats s{};
     s.size = sizeof s;
@@ -37,14 +22,7 @@ struct Rt {
   }
 };
 
-tier_policy on_node(tier_mode mode, int node) {
-  tier_policy p = TIER_POLICY_INIT;
-  p.mode = mode;
-  p.select = TIER_SELECT_NODES;
-  p.nnodes = 1;
-  p.nodes[0] = node;
-  return p;
-}
+using tier::test::on_node;
 
 int node_of(tier_runtime *rt, void *p, size_t len) {
   std::memset(p, 1, len);

@@ -11,20 +11,14 @@
 #include <thread>
 #include <vector>
 
+#include "test_runtime_fixture.hpp"
 #include "tier/tier.h"
 
 namespace {
 
 constexpr size_t kMiB = size_t{1} << 20;
 
-struct Rt {
-  tier_runtime *rt = nullptr;
-  Rt() {
-    tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
-    o.topology = "default";
-    REQUIRE(tier_runtime_create(&o, &rt) == TIER_OK);
-  }
-  ~Rt() { tier_runtime_destroy(rt); }
+struct Rt : tier::test::Rt {
   std::vector<int> node_ids() const {
     std::vector<int> ids;
     for (int i = 0; i < tier_node_count(rt); ++i) {
@@ -35,24 +29,10 @@ struct Rt {
     }
     return ids;
   }
-  int node_of_kind(tier_node_kind kind) const {
-    for (int i = 0; i < tier_node_count(rt); ++i) {
-      tier_node_info info{};
-      info.size = sizeof info;
-      REQUIRE(tier_node_at(rt, i, &info) == TIER_OK);
-      if (info.kind == kind) return info.id;
-    }
-    return -1;
-  }
 };
 
 tier_policy bind_to(int node) {
-  tier_policy p = TIER_POLICY_INIT;
-  p.mode = TIER_MODE_BIND;
-  p.select = TIER_SELECT_NODES;
-  p.nnodes = 1;
-  p.nodes[0] = node;
-  return p;
+  return tier::test::on_node(TIER_MODE_BIND, node);
 }
 
 // The single node a block (touched at its first byte) lives on.

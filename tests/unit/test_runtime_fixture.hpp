@@ -1,6 +1,6 @@
-// test_runtime_fixture.hpp - a runtime on the `default` emulated preset for tests of the
-// layers above the allocator (KV pool, experts): created per test, its agent stopped
-// and the runtime destroyed at the end.
+// test_runtime_fixture.hpp - a runtime on the `default` emulated preset, created per test, its
+// agent (if any) stopped and the runtime destroyed at the end; and a one-node policy. Tests
+// that need more derive from Rt.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -37,5 +37,15 @@ struct Rt {
     return -1;
   }
 };
+
+// `mode` (bind, preferred, ...) on the one node `node`.
+inline tier_policy on_node(tier_mode mode, int node) {
+  tier_policy p = TIER_POLICY_INIT;
+  p.mode = mode;
+  p.select = TIER_SELECT_NODES;
+  p.nnodes = 1;
+  p.nodes[0] = node;
+  return p;
+}
 
 }  // namespace tier::test
