@@ -424,13 +424,7 @@ std::vector<NodeUsage> Placement::node_usage(const std::vector<ClientState *> &c
   for (const ClientState *c : clients)
     for (const DaemonChunk &d : c->chunks)
       if (d.node >= 0) histogram.add(d.temperature, d.bytes);
-  double hot_from = histogram.hot_threshold(slowest == 0 ? UINT64_MAX : fast_capacity);
-  uint64_t from_bucket_up = 0;
-  for (const ClientState *c : clients)
-    for (const DaemonChunk &d : c->chunks)
-      if (d.node >= 0 && d.temperature > 0 && d.temperature >= hot_from) from_bucket_up += d.bytes;
-  if (slowest != 0 && from_bucket_up > fast_capacity)
-    hot_from = heat::LogHistogram::lower_edge(heat::LogHistogram::bucket(hot_from) + 1);
+  const double hot_from = histogram.hot_threshold_within(slowest == 0 ? UINT64_MAX : fast_capacity);
 
   std::vector<NodeUsage> out(topology_.nodes.size());
   std::unordered_map<int32_t, size_t> index;

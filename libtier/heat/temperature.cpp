@@ -39,6 +39,19 @@ double LogHistogram::hot_threshold(uint64_t capacity) const {
   return lowest < 0 ? std::numeric_limits<double>::infinity() : lower_edge(lowest);
 }
 
+double LogHistogram::hot_threshold_within(uint64_t capacity) const {
+  uint64_t cum = 0;
+  int lowest = -1;
+  for (int b = kBuckets - 1; b >= 0; --b) {
+    if (!weight_[b]) continue;
+    cum += weight_[b];
+    if (cum > capacity)
+      return lowest < 0 ? std::numeric_limits<double>::infinity() : lower_edge(lowest);
+    lowest = b;
+  }
+  return lowest < 0 ? std::numeric_limits<double>::infinity() : lower_edge(lowest);
+}
+
 TemperatureTracker::TemperatureTracker(const TemperatureConfig &config)
     : config_(config), half_life_(config.half_life_epochs), factor_(decay_factor(config)) {}
 

@@ -103,6 +103,9 @@ class LogHistogram {
   // excluded as a block. When everything fits, the smallest positive value (lower edge of
   // the lowest non-empty bucket); +inf when nothing is hot.
   double hot_threshold(uint64_t capacity) const;
+  // The same with the boundary bucket left out, so the bytes at or above it never exceed
+  // `capacity` (for reporting a hot set that fits; +inf when even the top bucket does not).
+  double hot_threshold_within(uint64_t capacity) const;
 
  private:
   std::array<uint64_t, kBuckets> weight_{};

@@ -127,4 +127,10 @@ TEST_CASE("the hot threshold sizes the hot set to a capacity") {
   LogHistogram flat;
   flat.add(7.0, 10000);
   REQUIRE(flat.hot_threshold(100) <= 7.0);
+  // Within: the overflowing bucket is left out, so the hot bytes never exceed the capacity.
+  REQUIRE(std::isinf(LogHistogram().hot_threshold_within(100)));
+  REQUIRE(h.hot_threshold_within(300) == Approx(128));
+  REQUIRE(h.hot_threshold_within(250) == Approx(256));
+  REQUIRE(h.hot_threshold_within(5000) == Approx(1));
+  REQUIRE(std::isinf(flat.hot_threshold_within(100)));
 }
