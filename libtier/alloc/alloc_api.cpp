@@ -69,10 +69,12 @@ void *small_alloc(tier_runtime *rt, tier_placement *pl, size_t size, int extra) 
     if (void *p = magazine_refill_pop(rt, pl, cls)) return p;
     // Nothing from the arena: the direct path below reports why.
   }
-  int tcache = t.tcache[pl->gid];
-  if (TIER_UNLIKELY(tcache == 0)) tcache = thread_tcache_slow(pl->gid);
-  void *p = tierje_mallocx(size, pl->mallocx_arena | tcache | extra);
-  if (TIER_UNLIKELY(p == nullptr)) return fail<void *>(nullptr, no_room(rt, pl, size));
+  const int flags = thread_alloc_flags(t, pl) | extra;
+  void *p = tierje_mallocx(size, flags);
+  if (TIER_UNLIKELY(p == nullptr)) {
+    p = mallocx_other_arenas(pl, size, flags);
+    if (p == nullptr) return fail<void *>(nullptr, no_room(rt, pl, size));
+  }
   Granule g = PageMap::existing()->get(p);
   // nallocx is a size-class computation; it equals what sallocx reports at free time.
   const size_t usable = tierje_nallocx(size, extra & ~MALLOCX_ZERO);
@@ -183,9 +185,7 @@ tier_status free_owned(tier_runtime *rt, void *p, const Granule &g) {
       }
       if (magazine_push_slow(g.placement, cls, p, g.node_slot)) return TIER_OK;
     }
-    int tcache = t.tcache[g.placement];
-    if (TIER_UNLIKELY(tcache == 0)) tcache = thread_tcache_slow(g.placement);
-    tierje_dallocx(p, tcache);
+    tierje_dallocx(p, thread_free_flags(t, g.placement));
     return TIER_OK;
   }
   return guarded("tier_free", TIER_ENOMEM, [&] {
@@ -206,13 +206,14 @@ void *resize(tier_runtime *rt, void *p, const Granule &g, size_t size, tier_plac
   bool same = g.placement == pl->gid;
   if (same && g.kind == GranuleKind::kSmall && want < kGranule) {
     size_t old_usable = tierje_sallocx(p, 0);
-    void *q = tierje_rallocx(p, want, pl->mallocx_arena | thread_tcache(pl->gid));
-    if (q == nullptr) return fail<void *>(nullptr, no_room(rt, pl, want));
-    const size_t new_usable = tierje_sallocx(q, 0);
-    if (ClassMap *cm = ClassMap::existing()) cm->set(q, class_map_value(new_usable));
-    account(rt, g.node_slot, -int64_t(old_usable), -1);
-    account(rt, PageMap::existing()->get(q).node_slot, int64_t(new_usable), 1);
-    return q;
+    // When the thread's arena has no room the block moves below, which tries the others.
+    if (void *q = tierje_rallocx(p, want, thread_alloc_flags(t_thread, pl))) {
+      const size_t new_usable = tierje_sallocx(q, 0);
+      if (ClassMap *cm = ClassMap::existing()) cm->set(q, class_map_value(new_usable));
+      account(rt, g.node_slot, -int64_t(old_usable), -1);
+      account(rt, PageMap::existing()->get(q).node_slot, int64_t(new_usable), 1);
+      return q;
+    }
   }
   size_t old_usable = usable(rt, p, g);
   if (same && g.kind == GranuleKind::kLargeHead && want >= kGranule &&

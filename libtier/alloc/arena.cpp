@@ -16,7 +16,9 @@
 #include "alloc/arena.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -61,6 +63,12 @@ constinit thread_local ThreadState t_thread;
 namespace {
 
 pthread_key_t g_thread_key;
+// Arenas per placement (before TIER_RUNTIME_SHARED_ARENA): min(CPUs the process may run on,
+// kArenaSlots), read once at initialisation.
+unsigned g_arena_slots = 1;
+// Further arenas are made only while jemalloc has fewer than this many, so placements (whose
+// first arena is required) keep the upper half of MALLOCX_ARENA's index range.
+constexpr unsigned kExtraArenaIndexLimit = 2048;
 // Bit s set = StripedCounter stripe s is owned by a live thread.
 std::atomic<uint64_t> g_stripes_taken{0};
 static_assert(StripedCounter::kStripes == 64, "one bit per stripe");
@@ -96,6 +104,86 @@ bool hook_merge(extent_hooks_t *, void *, size_t, void *, size_t, bool, unsigned
   return false;
 }
 
+unsigned usable_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<unsigned>(CPU_COUNT(&set));
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<unsigned>(n) : 1;
+}
+
+// A new jemalloc arena calling `hooks`; its index, or an error.
+Result<unsigned> new_hooked_arena(extent_hooks_t *hooks, const std::string &what) {
+  unsigned ind = 0;
+  size_t len = sizeof ind;
+  if (int err = tierje_mallctl("arenas.create", &ind, &len, nullptr, 0)) {
+    return Error{TIER_ENOMEM, err,
+                 "creating a jemalloc arena for " + what + ": " + std::strerror(err)};
+  }
+  std::string name = "arena." + std::to_string(ind) + ".extent_hooks";
+  if (int err = tierje_mallctl(name.c_str(), nullptr, nullptr, &hooks, sizeof hooks)) {
+    return Error{TIER_EOS, err, "installing extent hooks on " + name + ": " + std::strerror(err)};
+  }
+  return ind;
+}
+
+// The MALLOCX_ARENA flags of a further arena for `pl`, or 0 (jemalloc refused, or the index
+// range is reserved for placements' first arenas).
+int make_extra_arena(const tier_placement *pl) {
+  unsigned narenas = 0;
+  size_t len = sizeof narenas;
+  if (tierje_mallctl("arenas.narenas", &narenas, &len, nullptr, 0) != 0 ||
+      narenas >= kExtraArenaIndexLimit)
+    return 0;
+  auto ind = new_hooked_arena(&pl->binding->hooks, "placement " + pl->text);
+  return ind ? MALLOCX_ARENA(*ind) : 0;
+}
+
+// The arena (MALLOCX_ARENA flags) for a thread's first allocation from `pl`: the slot with
+// the fewest live threads, made now if it has not been yet; slot 0's when a further arena
+// cannot be made. Least-loaded rather than round-robin: with threads coming and going, a
+// round-robin cursor puts two live threads on one arena about as often as not. The slot is
+// claimed with a compare-and-swap on its count, so threads starting together spread out.
+int assign_arena(tier_placement *pl) {
+  unsigned slot = 0;
+  for (;;) {
+    uint32_t fewest = UINT32_MAX;
+    for (unsigned s = 0; s < pl->arena_slots; ++s) {
+      const uint32_t n = pl->arena_threads[s].load(std::memory_order_relaxed);
+      if (n < fewest) fewest = n, slot = s;
+    }
+    if (pl->arena_threads[slot].compare_exchange_weak(fewest, fewest + 1,
+                                                      std::memory_order_relaxed))
+      break;
+  }
+  int a = pl->arena_flags[slot].load(std::memory_order_acquire);
+  if (a == 0 && (a = make_extra_arena(pl)) != 0) {
+    int expected = 0;
+    // Another thread may have made the slot's arena first; ours then stays unused. It holds no
+    // memory of the tier (runs are mapped on demand), only jemalloc's metadata for an arena.
+    if (!pl->arena_flags[slot].compare_exchange_strong(expected, a, std::memory_order_acq_rel))
+      a = expected;
+  }
+  if (a == 0) {  // no further arena: the thread shares slot 0's
+    pl->arena_threads[slot].fetch_sub(1, std::memory_order_relaxed);
+    pl->arena_threads[0].fetch_add(1, std::memory_order_relaxed);
+    a = pl->arena_flags[0].load(std::memory_order_acquire);
+  }
+  return a;
+}
+
+// A thread leaving placement `gid`'s arena `flags` (thread exit).
+void leave_arena(uint32_t gid, int flags) {
+  const int a = flags & kArenaFlagsMask;
+  tier_placement *pl = a != 0 ? placement_by_gid(gid) : nullptr;
+  if (pl == nullptr) return;
+  for (unsigned s = 0; s < pl->arena_slots; ++s) {
+    if (pl->arena_flags[s].load(std::memory_order_relaxed) == a) {
+      pl->arena_threads[s].fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
 void destroy_thread_tcaches(void *) {
   // Magazines first: they flush into the tcaches destroyed below.
   magazine_thread_exit();
@@ -107,10 +195,13 @@ void destroy_thread_tcaches(void *) {
   }
   t.stripe_plus1 = 0;
   for (uint32_t gid = 0; gid < kMaxPlacements; ++gid) {
-    int f = t.tcache[gid];
-    t.tcache[gid] = 0;
-    if (f == 0 || f == MALLOCX_TCACHE_NONE) continue;
-    unsigned id = static_cast<unsigned>((f >> 8) - 2);
+    const int flags = t.flags[gid];
+    if (flags == 0) continue;
+    t.flags[gid] = 0;
+    leave_arena(gid, flags);
+    const int tcache = flags & kTcacheFlagsMask;
+    if (tcache == 0 || tcache == MALLOCX_TCACHE_NONE) continue;
+    unsigned id = static_cast<unsigned>((tcache >> 8) - 2);
     tierje_mallctl("tcache.destroy", nullptr, nullptr, &id, sizeof id);
   }
 }
@@ -128,6 +219,8 @@ void init_once_body(Status *result) {
   register_outer_fork_handlers();
   tier::client::register_fork_handlers();  // the agents' epoch locks: taken before ours
   init_size_classes();
+  const unsigned cpus = usable_cpus();
+  g_arena_slots = cpus < kArenaSlots ? (cpus > 0 ? cpus : 1) : kArenaSlots;
   if (int err = pthread_key_create(&g_thread_key, destroy_thread_tcaches)) {
     *result = Error{TIER_EOS, err, "pthread_key_create: " + std::string(std::strerror(err))};
   }
@@ -143,16 +236,6 @@ Status init_allocator_once() {
 }
 
 Status create_arena(tier_placement *pl) {
-  unsigned ind = 0;
-  size_t len = sizeof ind;
-  if (int err = tierje_mallctl("arenas.create", &ind, &len, nullptr, 0)) {
-    return Error{TIER_ENOMEM, err,
-                 "creating a jemalloc arena for placement " + pl->text + ": " + std::strerror(err)};
-  }
-  if (ind >= kMaxPlacements - 1) {
-    return make_error(TIER_ENOMEM, "jemalloc arena index " + std::to_string(ind) +
-                                       " exceeds what MALLOCX_ARENA can encode");
-  }
   // Bindings live in static storage indexed by the placement's gid: jemalloc keeps calling
   // through them for the life of the process, and static storage is neither freed nor a leak.
   static ArenaBinding bindings[kMaxPlacements];
@@ -164,14 +247,18 @@ Status create_arena(tier_placement *pl) {
   binding->hooks.split = hook_split;
   binding->hooks.merge = hook_merge;
   binding->placement.store(pl, std::memory_order_release);
-  extent_hooks_t *hooks = &binding->hooks;
-  std::string name = "arena." + std::to_string(ind) + ".extent_hooks";
-  if (int err = tierje_mallctl(name.c_str(), nullptr, nullptr, &hooks, sizeof hooks)) {
+  auto ind = new_hooked_arena(&binding->hooks, "placement " + pl->text);
+  if (!ind) {
     binding->placement.store(nullptr);
-    return Error{TIER_EOS, err, "installing extent hooks on " + name + ": " + std::strerror(err)};
+    return std::move(ind).error();
   }
-  pl->arena = ind;
-  pl->mallocx_arena = MALLOCX_ARENA(ind);
+  if (*ind >= kMaxArenaIndex) {
+    binding->placement.store(nullptr);
+    return make_error(TIER_ENOMEM, "jemalloc arena index " + std::to_string(*ind) +
+                                       " exceeds what MALLOCX_ARENA can encode");
+  }
+  pl->arena_flags[0].store(MALLOCX_ARENA(*ind), std::memory_order_release);
+  pl->arena_slots = (pl->runtime->flags & TIER_RUNTIME_SHARED_ARENA) ? 1 : g_arena_slots;
   pl->binding = binding;
   return {};
 }
@@ -189,15 +276,38 @@ void arm_thread_exit() {
   }
 }
 
-int thread_tcache_slow(uint32_t gid) {
+int thread_flags_slow(uint32_t gid, tier_placement *alloc_from) {
   arm_thread_exit();
   ThreadState &t = t_thread;
-  unsigned id = 0;
-  size_t len = sizeof id;
-  int flags = MALLOCX_TCACHE_NONE;
-  if (tierje_mallctl("tcache.create", &id, &len, nullptr, 0) == 0) flags = MALLOCX_TCACHE(id);
-  t.tcache[gid] = flags;
+  int flags = t.flags[gid];
+  if ((flags & kTcacheFlagsMask) == 0) {
+    unsigned id = 0;
+    size_t len = sizeof id;
+    flags = MALLOCX_TCACHE_NONE;
+    if (tierje_mallctl("tcache.create", &id, &len, nullptr, 0) == 0) flags = MALLOCX_TCACHE(id);
+  }
+  if (alloc_from != nullptr && (flags & kArenaFlagsMask) == 0) flags |= assign_arena(alloc_from);
+  t.flags[gid] = flags;
   return flags;
+}
+
+void *mallocx_other_arenas(const tier_placement *pl, size_t size, int flags) {
+  const int own = flags & kArenaFlagsMask;
+  for (unsigned s = 0; s < pl->arena_slots; ++s) {
+    const int a = pl->arena_flags[s].load(std::memory_order_acquire);
+    if (a == 0 || a == own) continue;
+    if (void *p = tierje_mallocx(size, (flags & ~kArenaFlagsMask) | a)) return p;
+  }
+  return nullptr;
+}
+
+unsigned placement_arenas(const tier_placement *pl, unsigned out[kArenaSlots]) {
+  unsigned n = 0;
+  for (unsigned s = 0; s < pl->arena_slots; ++s) {
+    const int a = pl->arena_flags[s].load(std::memory_order_acquire);
+    if (a != 0) out[n++] = arena_index_of(a);
+  }
+  return n;
 }
 
 unsigned thread_stripe_slow() {

@@ -1,5 +1,5 @@
-// arena.hpp - one jemalloc arena per placement, fed by Tier's chunk layer through extent
-// hooks, and the per-thread explicit tcaches that keep arenas from mixing.
+// arena.hpp - the jemalloc arenas of a placement, fed by Tier's chunk layer through extent
+// hooks, and the per-thread explicit tcaches that keep placements from mixing.
 //
 // jemalloc's automatic thread cache is keyed by size class only, so an object cached from
 // arena A could be handed out for mallocx(MALLOCX_ARENA(B)). Tier therefore gives each
@@ -7,8 +7,20 @@
 // thread_local table indexed by the placement's gid, and destroys them when the thread exits
 // (pthread key destructor). Frees use the tcache of the pointer's own placement.
 //
-// Thread-safety: create_arena is called under the runtime's placement mutex; the tcache table
-// is per thread; the hooks run on whatever thread jemalloc calls them from.
+// Arenas per placement: the threads of a placement are spread round-robin over up to
+// min(CPUs the process may run on, kArenaSlots) arenas, each made when the first thread
+// assigned to its slot allocates, all sharing the placement's hooks (same nodes, same
+// capacity checks). Why: threads sharing one arena share its extent layer (the dirty-extent
+// lock and heaps, the extent-descriptor cache), which bin shards do not split; at two threads
+// that held Tier's small-size throughput to 1.2x memkind's, which gives threads separate
+// arenas too (docs/benchmarks.md, "Fourth round"). Cost: every arena in use takes its own
+// 2 MiB runs from the tier, so TIER_RUNTIME_SHARED_ARENA keeps one arena per placement for
+// small fast tiers. An arena whose tier has no room for another run does not fail a request
+// that another arena of the placement can still serve (mallocx_other_arenas).
+//
+// Thread-safety: create_arena is called under the runtime's placement mutex; further arenas
+// are published with a compare-and-swap (no lock, so nothing to hold across fork); the
+// tcache table is per thread; the hooks run on whatever thread jemalloc calls them from.
 #pragma once
 
 #include <jemalloc/jemalloc.h>
@@ -17,15 +29,16 @@
 #include <cstdint>
 
 #include "alloc/magazine.hpp"
+#include "alloc/placement.hpp"
 #include "common/result.hpp"
-
-struct tier_placement;
 
 namespace tier::alloc {
 
-// Placement gids and tcache table slots: jemalloc's MALLOCX_ARENA encoding allows fewer than
-// 2048 arenas, so this bounds placements per process comfortably.
+// Placement gids and tcache table slots. Each placement needs at least one arena, and
+// jemalloc's MALLOCX_ARENA field encodes arena indices below kMaxArenaIndex (4095); half of
+// that range is left for placements' further arenas.
 inline constexpr uint32_t kMaxPlacements = 2048;
+inline constexpr unsigned kMaxArenaIndex = 4095;
 
 // The hooks table jemalloc calls back with; `hooks` must stay the first member because the
 // hooks receive a pointer to it and we recover the binding from that pointer. Bindings are
@@ -40,19 +53,39 @@ struct ArenaBinding {
 // (see fork.cpp). Safe to call repeatedly.
 Status init_allocator_once();
 
-// Creates the placement's arena and installs the hooks; sets pl->arena, mallocx_arena, binding.
+// Creates the placement's first arena (slot 0) and installs the hooks; sets arena_flags[0],
+// arena_slots and binding.
 Status create_arena(tier_placement *pl);
 // Stops an arena from taking more memory (its runtime is being destroyed).
 void detach_arena(ArenaBinding *binding);
 
-// MALLOCX_TCACHE(...) flags of the calling thread's tcache for placement `gid` (creating it on
-// first use), or MALLOCX_TCACHE_NONE when jemalloc is out of tcache ids.
-int thread_tcache_slow(uint32_t gid);
+// The parts of a mallocx flags word (jemalloc.h's MALLOCX_ARENA and MALLOCX_TCACHE fields).
+inline constexpr int kArenaFlagsMask = static_cast<int>(0xfff00000u);
+inline constexpr int kTcacheFlagsMask = 0x000fff00;
+inline unsigned arena_index_of(int flags) {
+  return (static_cast<unsigned>(flags) >> 20) - 1;
+}
+
+// The calling thread's flags for placement `gid`, made on first use: its tcache
+// (MALLOCX_TCACHE, or MALLOCX_TCACHE_NONE when jemalloc is out of tcache ids) and, when
+// `alloc_from` (the placement itself) is given, its arena (MALLOCX_ARENA of the slot it is
+// assigned). Frees need no arena, so a thread that only frees a placement's blocks gets none.
+int thread_flags_slow(uint32_t gid, tier_placement *alloc_from);
+
+// Tries the placement's arenas other than the one in `flags` for `size`: the caller's own
+// arena could not grow because its tier had no room for a run, but another arena may still
+// hold free blocks. nullptr when none can serve it.
+void *mallocx_other_arenas(const tier_placement *pl, size_t size, int flags);
+
+// The indices of the arenas the placement has made so far, slot 0 first.
+unsigned placement_arenas(const tier_placement *pl, unsigned out[kArenaSlots]);
 
 struct ThreadState {
-  unsigned stripe_plus1;           // StripedCounter stripe + 1; 0 = not yet assigned
-  bool registered;                 // the pthread key destructor is armed
-  int tcache[kMaxPlacements];      // MALLOCX_TCACHE flags per gid; 0 = not created yet
+  unsigned stripe_plus1;  // StripedCounter stripe + 1; 0 = not yet assigned
+  bool registered;        // the pthread key destructor is armed
+  // mallocx flags per gid: MALLOCX_TCACHE of this thread's tcache for the placement, and
+  // MALLOCX_ARENA of its arena once it has allocated there; 0 = neither made yet.
+  int flags[kMaxPlacements];
   Magazines *mag[kMaxPlacements];  // small-block magazines per gid (magazine.hpp); lazily made
 };
 // constinit: zero-initialised, no dynamic initialiser, so other files reach it without the
@@ -70,9 +103,17 @@ inline unsigned thread_stripe_of(ThreadState &t) {
   return __builtin_expect(s != 0, 1) ? s - 1 : thread_stripe_slow();
 }
 
-inline int thread_tcache(uint32_t gid) {
-  int f = t_thread.tcache[gid];
-  return __builtin_expect(f != 0, 1) ? f : thread_tcache_slow(gid);
+// Flags to allocate from placement `pl` with: the thread's arena and tcache.
+inline int thread_alloc_flags(ThreadState &t, tier_placement *pl) {
+  int f = t.flags[pl->gid];
+  return __builtin_expect((f & kArenaFlagsMask) != 0, 1) ? f : thread_flags_slow(pl->gid, pl);
+}
+
+// Flags to free a block of placement `gid` with: the thread's tcache (jemalloc ignores the
+// arena field when freeing).
+inline int thread_free_flags(ThreadState &t, uint32_t gid) {
+  int f = t.flags[gid];
+  return __builtin_expect(f != 0, 1) ? f : thread_flags_slow(gid, nullptr);
 }
 
 }  // namespace tier::alloc

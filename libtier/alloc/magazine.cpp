@@ -69,7 +69,7 @@ void *magazine_refill_pop(tier_runtime *rt, tier_placement *pl, unsigned cls) {
   Magazines *m = t.mag[pl->gid];
   if (m == nullptr && (m = create_magazines(pl->gid)) == nullptr) return nullptr;
   MagBin &b = m->bin[cls];
-  const int flags = pl->mallocx_arena | thread_tcache(pl->gid);
+  const int flags = thread_alloc_flags(t, pl);
   const size_t size = g_size_classes.size[cls];
   const uint32_t want = g_size_classes.cap[cls] / 2;
   PageMap *pm = PageMap::existing();
@@ -105,7 +105,7 @@ bool magazine_push_slow(uint32_t gid, unsigned cls, void *p, uint8_t node_slot) 
   if (b.n >= cap) {
     const uint32_t keep = cap / 2;
     const uint32_t drop = b.n - keep;
-    const int tcache = thread_tcache(gid);
+    const int tcache = thread_free_flags(t, gid);
     const size_t size = g_size_classes.size[cls];
     for (uint32_t i = 0; i < drop; ++i)
       tierje_sdallocx(reinterpret_cast<void *>(b.slot[i] & kMagPtrMask), size, tcache);
@@ -124,7 +124,7 @@ void magazine_thread_exit() {
     t.mag[gid] = nullptr;
     // A destroyed runtime's memory may be unmapped already: its blocks are dropped.
     if (placement_by_gid(gid) != nullptr) {
-      int tcache = t.tcache[gid];
+      int tcache = t.flags[gid];
       if (tcache == 0) tcache = MALLOCX_TCACHE_NONE;
       for (unsigned cls = 0; cls < g_size_classes.count; ++cls)
         flush_bin(m->bin[cls], cls, 0, tcache);
@@ -153,13 +153,19 @@ uint64_t arena_small_outstanding(const tier_placement *pl) {
   uint64_t epoch = 1;
   size_t len = sizeof epoch;
   tierje_mallctl("epoch", &epoch, &len, &epoch, len);
-  const std::string prefix = "stats.arenas." + std::to_string(pl->arena) + ".small.";
-  uint64_t nmalloc = 0, ndalloc = 0;
-  len = sizeof nmalloc;
-  if (tierje_mallctl((prefix + "nmalloc").c_str(), &nmalloc, &len, nullptr, 0) != 0) return 0;
-  len = sizeof ndalloc;
-  if (tierje_mallctl((prefix + "ndalloc").c_str(), &ndalloc, &len, nullptr, 0) != 0) return 0;
-  return nmalloc - ndalloc;
+  unsigned arenas[kArenaSlots];
+  const unsigned n = placement_arenas(pl, arenas);
+  uint64_t outstanding = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    const std::string prefix = "stats.arenas." + std::to_string(arenas[i]) + ".small.";
+    uint64_t nmalloc = 0, ndalloc = 0;
+    len = sizeof nmalloc;
+    if (tierje_mallctl((prefix + "nmalloc").c_str(), &nmalloc, &len, nullptr, 0) != 0) continue;
+    len = sizeof ndalloc;
+    if (tierje_mallctl((prefix + "ndalloc").c_str(), &ndalloc, &len, nullptr, 0) != 0) continue;
+    outstanding += nmalloc - ndalloc;
+  }
+  return outstanding;
 }
 
 }  // namespace tier::alloc

@@ -5,7 +5,7 @@
 // path (that is reserved for plain malloc/free), and each op also paid nallocx/sallocx and
 // the TLS look-ups behind them. A magazine hit is a bounded array pop or push plus one
 // thread-striped counter update. It is NOT an allocator: blocks only ever come from the
-// placement's jemalloc arena (refilled in batches of half a magazine through the thread's
+// placement's jemalloc arenas (refilled in batches of half a magazine through the thread's
 // explicit tcache) and go back there (flushed in batches, and entirely at thread exit).
 //
 // Statistics stay exact: a block in a magazine is accounted as not allocated (the counter
@@ -86,7 +86,7 @@ void magazine_drop(uint32_t gid);
 
 // For tests: blocks cached by the calling thread for placement `gid`.
 size_t magazine_cached_blocks(uint32_t gid);
-// For tests: blocks of the placement's arena held outside the arena (by users, tcaches and
+// For tests: blocks of the placement's arenas held outside them (by users, tcaches and
 // magazines), from jemalloc's statistics.
 uint64_t arena_small_outstanding(const tier_placement *pl);
 

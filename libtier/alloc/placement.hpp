@@ -18,7 +18,9 @@
 
 namespace tier::alloc {
 struct ArenaBinding;
-}
+// Most jemalloc arenas one placement spreads its threads over (arena.hpp).
+inline constexpr unsigned kArenaSlots = 8;
+}  // namespace tier::alloc
 
 struct tier_placement {
   tier_runtime *runtime = nullptr;
@@ -33,12 +35,15 @@ struct tier_placement {
   // mbind mode used for a run spread over several real nodes at once (kMpolInterleave /
   // kMpolWeightedInterleave), or -1 when Tier splits the run itself by 2 MiB granules.
   int kernel_mode = -1;
-  unsigned arena = 0;     // jemalloc arena index
-  int mallocx_arena = 0;  // MALLOCX_ARENA(arena), precomputed
-  tier::alloc::ArenaBinding *binding = nullptr;
-  std::atomic<uint64_t> cursor{0};  // interleave position, in weight units
-  std::string key;                  // canonical form of the resolved policy (interning key)
-  std::string text;                 // the resolved policy in tier_policy_parse's grammar
+  // MALLOCX_ARENA flags of the placement's jemalloc arenas: slot 0 is made with the placement,
+  // slot s < arena_slots when a thread assigned to it first allocates; 0 = not made (yet).
+  std::atomic<int> arena_flags[tier::alloc::kArenaSlots] = {};
+  unsigned arena_slots = 1;  // slots this placement's threads are spread over
+  std::atomic<uint32_t> arena_threads[tier::alloc::kArenaSlots] = {};  // live threads per slot
+  tier::alloc::ArenaBinding *binding = nullptr;  // the hooks all its arenas share
+  std::atomic<uint64_t> cursor{0};               // interleave position, in weight units
+  std::string key;   // canonical form of the resolved policy (interning key)
+  std::string text;  // the resolved policy in tier_policy_parse's grammar
 
   bool interleaved() const {
     return mode == TIER_MODE_INTERLEAVE || mode == TIER_MODE_WEIGHTED_INTERLEAVE;

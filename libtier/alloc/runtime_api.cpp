@@ -23,7 +23,7 @@ using namespace tier::alloc;
 
 namespace {
 
-constexpr uint32_t kKnownRuntimeFlags = TIER_RUNTIME_NO_HUGEPAGE;
+constexpr uint32_t kKnownRuntimeFlags = TIER_RUNTIME_NO_HUGEPAGE | TIER_RUNTIME_SHARED_ARENA;
 std::atomic<uint32_t> g_next_generation{1};
 std::atomic<tier_runtime *> g_default{nullptr};
 

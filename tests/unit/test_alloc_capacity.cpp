@@ -1,9 +1,11 @@
 // Declared capacity is enforced: a full node makes PREFERRED fall back down the ranking (and
-// counts a fallback), makes BIND fail with NULL + TIER_ENOMEM, and large runs are reused.
+// counts a fallback), makes BIND fail with NULL + TIER_ENOMEM, large runs are reused, and a
+// thread whose own arena has no room left is served from the placement's other arenas.
 #include <catch2/catch.hpp>
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_runtime_fixture.hpp"
@@ -131,4 +133,30 @@ TEST_CASE("lowering a capacity below use refuses new placements, loses nothing")
   REQUIRE(static_cast<unsigned char *>(a)[4 * kMiB - 1] == 3);
   REQUIRE(tier_free(r.rt, a) == TIER_OK);
   REQUIRE(tier_node_set_capacity(r.rt, 12345, kMiB) == TIER_ENODEV);
+}
+
+TEST_CASE("a thread whose arena cannot grow is served by another arena of the placement") {
+  Rt r;
+  const int cxl = r.node_of_kind(TIER_KIND_CXL);
+  tier_policy bind = on_node(TIER_MODE_BIND, cxl);
+  tier_placement *pl = tier_placement_get(r.rt, &bind);
+  REQUIRE(pl != nullptr);
+  // This thread's arena takes the node's one 2 MiB run and keeps most of it free.
+  REQUIRE(tier_node_set_capacity(r.rt, cxl, 2 * kMiB) == TIER_OK);
+  void *first = tier_malloc_p(r.rt, 64, pl);
+  REQUIRE(first != nullptr);
+  // Another thread is given an arena of its own (with two or more CPUs), which finds no room
+  // for a run of its own; the first arena's free blocks serve it instead of ENOMEM.
+  void *second = nullptr;
+  std::string error;
+  std::thread([&] {
+    second = tier_malloc_p(r.rt, 64, pl);
+    if (second == nullptr) error = tier_last_error();
+  }).join();
+  INFO(error);
+  REQUIRE(second != nullptr);
+  REQUIRE(node_of(r.rt, second, 64) == cxl);
+  REQUIRE(r.stats(cxl).reserved <= 2 * kMiB);
+  REQUIRE(tier_free(r.rt, second) == TIER_OK);
+  REQUIRE(tier_free(r.rt, first) == TIER_OK);
 }

@@ -1,6 +1,7 @@
 // Statistics stay exact under 8 threads (allocated == the sum of live usable sizes, per node),
-// cross-thread frees go back to the right placement, and realloc keeps the data when the block
-// crosses tiers.
+// cross-thread frees go back to the right placement, realloc keeps the data when the block
+// crosses tiers, and threads of one placement get arenas of their own unless the runtime asks
+// for one shared arena.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -11,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include <jemalloc/jemalloc.h>
+
+#include "alloc/placement.hpp"
 #include "test_runtime_fixture.hpp"
 #include "tier/tier.h"
 
@@ -19,6 +23,7 @@ namespace {
 constexpr size_t kMiB = size_t{1} << 20;
 
 struct Rt : tier::test::Rt {
+  using tier::test::Rt::Rt;
   std::vector<int> node_ids() const {
     std::vector<int> ids;
     for (int i = 0; i < tier_node_count(rt); ++i) {
@@ -253,4 +258,62 @@ TEST_CASE("statistics stay exact with more threads than counter stripes") {
   REQUIRE(allocated == live);
   REQUIRE(allocations == kept.size());
   for (void *p : kept) REQUIRE(tier_free(r.rt, p) == TIER_OK);
+}
+
+namespace {
+
+// The jemalloc arena that carved block `p`.
+unsigned arena_of(void *p) {
+  unsigned ind = 0;
+  size_t len = sizeof ind;
+  REQUIRE(tierje_mallctl("arenas.lookup", &ind, &len, &p, sizeof p) == 0);
+  return ind;
+}
+
+// One block from each of two threads of `pl` that are alive at the same time.
+std::pair<void *, void *> one_block_per_thread(tier_runtime *rt, tier_placement *pl) {
+  void *got[2] = {};
+  std::atomic<int> allocated{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      got[t] = tier_malloc_p(rt, 64, pl);
+      allocated.fetch_add(1);
+      while (allocated.load() < 2) std::this_thread::yield();  // stay alive until both have
+    });
+  }
+  for (auto &th : threads) th.join();
+  REQUIRE(got[0] != nullptr);
+  REQUIRE(got[1] != nullptr);
+  return {got[0], got[1]};
+}
+
+}  // namespace
+
+TEST_CASE("two threads of a placement allocate from separate arenas") {
+  Rt r;
+  tier_placement *pl = tier_placement_get(r.rt, nullptr);
+  REQUIRE(pl != nullptr);
+  auto [a, b] = one_block_per_thread(r.rt, pl);
+  // One arena per CPU the process may use, up to 8: a one-CPU machine has just one.
+  if (pl->arena_slots >= 2) {
+    REQUIRE(arena_of(a) != arena_of(b));
+  } else {
+    REQUIRE(arena_of(a) == arena_of(b));
+  }
+  static_cast<char *>(a)[0] = static_cast<char *>(b)[0] = 1;  // fault the pages in
+  REQUIRE(node_of(r.rt, a) == node_of(r.rt, b));  // the placement's node, whichever arena
+  REQUIRE(tier_free(r.rt, a) == TIER_OK);
+  REQUIRE(tier_free(r.rt, b) == TIER_OK);
+}
+
+TEST_CASE("TIER_RUNTIME_SHARED_ARENA keeps one arena per placement") {
+  Rt r(TIER_RUNTIME_SHARED_ARENA);
+  tier_placement *pl = tier_placement_get(r.rt, nullptr);
+  REQUIRE(pl != nullptr);
+  REQUIRE(pl->arena_slots == 1);
+  auto [a, b] = one_block_per_thread(r.rt, pl);
+  REQUIRE(arena_of(a) == arena_of(b));
+  REQUIRE(tier_free(r.rt, a) == TIER_OK);
+  REQUIRE(tier_free(r.rt, b) == TIER_OK);
 }

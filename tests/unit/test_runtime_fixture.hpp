@@ -1,6 +1,6 @@
-// test_runtime_fixture.hpp - a runtime on the `default` emulated preset, created per test, its
-// agent (if any) stopped and the runtime destroyed at the end; and a one-node policy. Tests
-// that need more derive from Rt.
+// test_runtime_fixture.hpp - a runtime on the `default` emulated preset (with optional
+// TIER_RUNTIME_* flags), created per test, its agent (if any) stopped and the runtime
+// destroyed at the end; and a one-node policy. Tests that need more derive from Rt.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -15,9 +15,10 @@ namespace tier::test {
 
 struct Rt {
   tier_runtime *rt = nullptr;
-  Rt() {
+  explicit Rt(uint32_t flags = 0) {
     tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
     o.topology = "default";
+    o.flags = flags;
     REQUIRE(tier_runtime_create(&o, &rt) == TIER_OK);
   }
   ~Rt() {
