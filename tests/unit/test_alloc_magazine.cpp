@@ -16,29 +16,18 @@
 #include "alloc/class_map.hpp"
 #include "alloc/magazine.hpp"
 #include "alloc/placement.hpp"
+#include "test_runtime_fixture.hpp"
 #include "tier/tier.h"
 
 namespace {
 
-struct Rt {
-  tier_runtime *rt = nullptr;
-  Rt() {
-    tier_runtime_options o = TIER_RUNTIME_OPTIONS_INIT;
-    o.topology = "default";
-    REQUIRE(tier_runtime_create(&o, &rt) == TIER_OK);
-  }
-  ~Rt() { tier_runtime_destroy(rt); }
-};
+using tier::test::Rt;
 
 tier_placement *bound_placement(tier_runtime *rt, int node_index) {
   tier_node_info info{};
   info.size = sizeof info;
   REQUIRE(tier_node_at(rt, node_index, &info) == TIER_OK);
-  tier_policy p = TIER_POLICY_INIT;
-  p.mode = TIER_MODE_BIND;
-  p.select = TIER_SELECT_NODES;
-  p.nnodes = 1;
-  p.nodes[0] = info.id;
+  tier_policy p = tier::test::on_node(TIER_MODE_BIND, info.id);
   tier_placement *pl = tier_placement_get(rt, &p);
   REQUIRE(pl != nullptr);
   return pl;

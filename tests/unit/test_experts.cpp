@@ -20,12 +20,7 @@ namespace {
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 
 tier_policy bind_to(int node) {
-  tier_policy p = TIER_POLICY_INIT;
-  p.mode = TIER_MODE_BIND;
-  p.select = TIER_SELECT_NODES;
-  p.nnodes = 1;
-  p.nodes[0] = node;
-  return p;
+  return tier::test::on_node(TIER_MODE_BIND, node);
 }
 
 tier_experts *make_set(tier_runtime *rt, uint32_t layers, uint32_t per_layer,
