@@ -70,11 +70,8 @@ void *small_alloc(tier_runtime *rt, tier_placement *pl, size_t size, int extra) 
     // Nothing from the arena: the direct path below reports why.
   }
   const int flags = thread_alloc_flags(t, pl) | extra;
-  void *p = tierje_mallocx(size, flags);
-  if (TIER_UNLIKELY(p == nullptr)) {
-    p = mallocx_other_arenas(pl, size, flags);
-    if (p == nullptr) return fail<void *>(nullptr, no_room(rt, pl, size));
-  }
+  void *p = mallocx_placement(pl, size, flags);
+  if (TIER_UNLIKELY(p == nullptr)) return fail<void *>(nullptr, no_room(rt, pl, size));
   Granule g = PageMap::existing()->get(p);
   // nallocx is a size-class computation; it equals what sallocx reports at free time.
   const size_t usable = tierje_nallocx(size, extra & ~MALLOCX_ZERO);

@@ -80,7 +80,7 @@ void *hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size_t alig
   auto *binding = reinterpret_cast<ArenaBinding *>(hooks);
   tier_placement *pl = binding->placement.load(std::memory_order_acquire);
   if (pl == nullptr) return nullptr;
-  void *p = map_small_run(pl, size, alignment);
+  void *p = map_small_run(pl, size, alignment, t_thread.runs_on_targets_only);
   if (p == nullptr) return nullptr;
   *zero = true;
   *commit = true;
@@ -289,6 +289,16 @@ int thread_flags_slow(uint32_t gid, tier_placement *alloc_from) {
   if (alloc_from != nullptr && (flags & kArenaFlagsMask) == 0) flags |= assign_arena(alloc_from);
   t.flags[gid] = flags;
   return flags;
+}
+
+void *mallocx_placement(const tier_placement *pl, size_t size, int flags) {
+  if (pl->arena_slots == 1) return tierje_mallocx(size, flags);
+  ThreadState &t = t_thread;
+  t.runs_on_targets_only = true;
+  void *p = tierje_mallocx(size, flags);
+  if (p == nullptr) p = mallocx_other_arenas(pl, size, flags);
+  t.runs_on_targets_only = false;
+  return p ? p : tierje_mallocx(size, flags);
 }
 
 void *mallocx_other_arenas(const tier_placement *pl, size_t size, int flags) {

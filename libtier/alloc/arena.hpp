@@ -15,8 +15,9 @@
 // that held Tier's small-size throughput to 1.2x memkind's, which gives threads separate
 // arenas too (docs/benchmarks.md, "Fourth round"). Cost: every arena in use takes its own
 // 2 MiB runs from the tier, so TIER_RUNTIME_SHARED_ARENA keeps one arena per placement for
-// small fast tiers. An arena whose tier has no room for another run does not fail a request
-// that another arena of the placement can still serve (mallocx_other_arenas).
+// small fast tiers. An arena whose targets have no room for another run does not fail, or
+// spill down the ranking, while another arena of the placement can still serve the request
+// (mallocx_placement).
 //
 // Thread-safety: create_arena is called under the runtime's placement mutex; further arenas
 // are published with a compare-and-swap (no lock, so nothing to hold across fork); the
@@ -72,17 +73,25 @@ inline unsigned arena_index_of(int flags) {
 // assigned). Frees need no arena, so a thread that only frees a placement's blocks gets none.
 int thread_flags_slow(uint32_t gid, tier_placement *alloc_from);
 
-// Tries the placement's arenas other than the one in `flags` for `size`: the caller's own
-// arena could not grow because its tier had no room for a run, but another arena may still
-// hold free blocks. nullptr when none can serve it.
+// mallocx for placement `pl` through the thread's `flags`, once its magazine could not serve.
+// With several arenas, a new run is first taken on the placement's targets only, then the
+// placement's other arenas are tried the same way, and only then does the thread's arena
+// take a run down the ranking (as PREFERRED allows): the order one shared arena would give,
+// where a thread's blocks reach a slower node only once the targets are full. nullptr when
+// nothing can serve `size` (the thread's last error says why).
+void *mallocx_placement(const tier_placement *pl, size_t size, int flags);
+
+// Tries the placement's arenas other than the one in `flags` for `size`. nullptr when none
+// can serve it.
 void *mallocx_other_arenas(const tier_placement *pl, size_t size, int flags);
 
 // The indices of the arenas the placement has made so far, slot 0 first.
 unsigned placement_arenas(const tier_placement *pl, unsigned out[kArenaSlots]);
 
 struct ThreadState {
-  unsigned stripe_plus1;  // StripedCounter stripe + 1; 0 = not yet assigned
-  bool registered;        // the pthread key destructor is armed
+  unsigned stripe_plus1;      // StripedCounter stripe + 1; 0 = not yet assigned
+  bool registered;            // the pthread key destructor is armed
+  bool runs_on_targets_only;  // jemalloc's extent hook may map runs on the targets only
   // mallocx flags per gid: MALLOCX_TCACHE of this thread's tcache for the placement, and
   // MALLOCX_ARENA of its arena once it has allocated there; 0 = neither made yet.
   int flags[kMaxPlacements];

@@ -65,9 +65,9 @@ uint64_t multi_layout(const tier_placement *pl) {
 
 // Reserves one node for a whole run: the first of the placement's order with room. Returns
 // the slot, or -1 with every node full.
-int reserve_single(tier_placement *pl, size_t len, bool evict) {
+int reserve_single(tier_placement *pl, size_t len, bool evict, size_t nslots) {
   tier_runtime *rt = pl->runtime;
-  for (size_t i = 0; i < pl->order.size(); ++i) {
+  for (size_t i = 0; i < nslots; ++i) {
     int slot = pl->order[i];
     NodeState &ns = rt->nodes[slot];
     bool ok = ns.try_reserve(len);
@@ -85,7 +85,7 @@ int reserve_single(tier_placement *pl, size_t len, bool evict) {
 
 // Reserves a node per granule for an interleaved run; fills `slots`. False (nothing held) when
 // some granule finds no node with room.
-bool reserve_interleaved(tier_placement *pl, size_t ngran, std::vector<int> &slots) {
+bool reserve_interleaved(tier_placement *pl, size_t ngran, std::vector<int> &slots, size_t nslots) {
   tier_runtime *rt = pl->runtime;
   slots.clear();
   for (size_t g = 0; g < ngran; ++g) {
@@ -94,9 +94,9 @@ bool reserve_interleaved(tier_placement *pl, size_t ngran, std::vector<int> &slo
     if (rt->nodes[want].try_reserve(kGranule)) {
       got = want;
     } else {
-      for (int s : pl->order) {
-        if (rt->nodes[s].try_reserve(kGranule)) {
-          got = s;
+      for (size_t i = 0; i < nslots; ++i) {
+        if (rt->nodes[pl->order[i]].try_reserve(kGranule)) {
+          got = pl->order[i];
           break;
         }
       }
@@ -188,17 +188,20 @@ Result<char *> map_run(tier_placement *pl, size_t len, size_t align, const std::
   return addr;
 }
 
-// Charges and maps a run for `pl`, choosing node(s) by its mode.
-Result<char *> place_run(tier_placement *pl, size_t len, size_t align, GranuleKind kind) {
+// Charges and maps a run for `pl`, choosing node(s) by its mode; only among its targets
+// (not down the ranking) when `targets_only`.
+Result<char *> place_run(tier_placement *pl, size_t len, size_t align, GranuleKind kind,
+                         bool targets_only = false) {
   tier_runtime *rt = pl->runtime;
+  const size_t nslots = targets_only ? size_t(pl->ntargets) : pl->order.size();
   std::vector<int> slots;
   if (pl->interleaved() && pl->ntargets > 1) {
-    if (!reserve_interleaved(pl, len / kGranule, slots)) {
+    if (!reserve_interleaved(pl, len / kGranule, slots, nslots)) {
       evict_cache(rt, -1);
-      if (!reserve_interleaved(pl, len / kGranule, slots)) return no_room(rt, pl, len);
+      if (!reserve_interleaved(pl, len / kGranule, slots, nslots)) return no_room(rt, pl, len);
     }
   } else {
-    int slot = reserve_single(pl, len, /*evict=*/true);
+    int slot = reserve_single(pl, len, /*evict=*/true, nslots);
     if (slot < 0) return no_room(rt, pl, len);
     slots.push_back(slot);
   }
@@ -226,10 +229,10 @@ Error no_room(const tier_runtime *rt, const tier_placement *pl, size_t len) {
                                      order_text(rt, pl) + " allowed by policy " + pl->text);
 }
 
-void *map_small_run(tier_placement *pl, size_t size, size_t alignment) {
+void *map_small_run(tier_placement *pl, size_t size, size_t alignment, bool targets_only) {
   size_t len = round_granule(size);
   if (len < size) return nullptr;
-  auto r = place_run(pl, len, alignment, GranuleKind::kSmall);
+  auto r = place_run(pl, len, alignment, GranuleKind::kSmall, targets_only);
   if (!r) {
     set_last_error(r.error());
     return nullptr;

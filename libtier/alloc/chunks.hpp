@@ -26,9 +26,10 @@ namespace tier::alloc {
 // The TIER_ENOMEM error for `len` bytes that fit on none of the placement's nodes.
 Error no_room(const tier_runtime *rt, const tier_placement *pl, size_t len);
 
-// For jemalloc's extent hook: a run of at least `size` bytes aligned to `alignment`. nullptr
-// when no allowed node has room (the thread's last error says why).
-void *map_small_run(tier_placement *pl, size_t size, size_t alignment);
+// For jemalloc's extent hook: a run of at least `size` bytes aligned to `alignment`, on the
+// placement's targets only when `targets_only` (else down the ranking as its mode allows).
+// nullptr when no such node has room (the thread's last error says why).
+void *map_small_run(tier_placement *pl, size_t size, size_t alignment, bool targets_only);
 
 struct LargeResult {
   void *ptr = nullptr;

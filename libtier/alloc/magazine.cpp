@@ -78,11 +78,15 @@ void *magazine_refill_pop(tier_runtime *rt, tier_placement *pl, unsigned cls) {
   // lines are the warmest).
   void *got[kMagSlots];
   uint32_t n = 0;
+  // A refill that needs a new run takes it on the placement's targets only; when they are
+  // full, the direct path (mallocx_placement) tries the other arenas before going lower.
+  t.runs_on_targets_only = pl->arena_slots > 1;
   while (n < want) {
     void *p = tierje_mallocx(size, flags);
     if (p == nullptr) break;
     got[n++] = p;
   }
+  t.runs_on_targets_only = false;
   if (n == 0) return nullptr;
   if (cm != nullptr)
     for (uint32_t i = 0; i < n; ++i) cm->set(got[i], cls + 1);

@@ -1,6 +1,7 @@
 // Declared capacity is enforced: a full node makes PREFERRED fall back down the ranking (and
 // counts a fallback), makes BIND fail with NULL + TIER_ENOMEM, large runs are reused, and a
-// thread whose own arena has no room left is served from the placement's other arenas.
+// thread whose own arena has no room left on the targets is served from the placement's other
+// arenas before it fails (BIND) or goes down the ranking (PREFERRED).
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -157,6 +158,34 @@ TEST_CASE("a thread whose arena cannot grow is served by another arena of the pl
   REQUIRE(second != nullptr);
   REQUIRE(node_of(r.rt, second, 64) == cxl);
   REQUIRE(r.stats(cxl).reserved <= 2 * kMiB);
+  REQUIRE(tier_free(r.rt, second) == TIER_OK);
+  REQUIRE(tier_free(r.rt, first) == TIER_OK);
+}
+
+TEST_CASE("under preferred, a thread's new arena uses the target's free blocks before going lower") {
+  Rt r;
+  const int cxl = r.node_of_kind(TIER_KIND_CXL);
+  tier_policy pref = on_node(TIER_MODE_PREFERRED, cxl);
+  tier_placement *pl = tier_placement_get(r.rt, &pref);
+  REQUIRE(pl != nullptr);
+  REQUIRE(tier_node_set_capacity(r.rt, cxl, 2 * kMiB) == TIER_OK);
+  void *first = tier_malloc_p(r.rt, 64, pl);  // this thread's arena takes the node's one run
+  REQUIRE(first != nullptr);
+  // Another thread: its own arena finds no room on the target, the first arena's free blocks
+  // serve it there; once the target is really full, blocks go down the ranking, never fail.
+  void *second = nullptr;
+  std::vector<void *> more;
+  std::thread([&] {
+    second = tier_malloc_p(r.rt, 64, pl);
+    for (size_t total = 0; total < 4 * kMiB; total += 64 * 1024)
+      more.push_back(tier_malloc_p(r.rt, 64 * 1024, pl));
+  }).join();
+  REQUIRE(second != nullptr);
+  REQUIRE(node_of(r.rt, second, 64) == cxl);
+  for (void *p : more) REQUIRE(p != nullptr);
+  REQUIRE(node_of(r.rt, more.back(), 64 * 1024) != cxl);
+  REQUIRE(r.stats(cxl).fallbacks >= 1);
+  for (void *p : more) REQUIRE(tier_free(r.rt, p) == TIER_OK);
   REQUIRE(tier_free(r.rt, second) == TIER_OK);
   REQUIRE(tier_free(r.rt, first) == TIER_OK);
 }
