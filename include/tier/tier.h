@@ -125,7 +125,7 @@ typedef struct tier_runtime_options {
 #define TIER_RUNTIME_NO_HUGEPAGE 0x1u
 /* Serve each placement's small sizes from one arena shared by all threads. By default the
  * threads of a placement are spread over up to min(CPUs, 8) arenas, which scales better but
- * holds up to one 2 MiB run per arena in use on the placement's tier. */
+ * holds runs of its own (2 MiB and up) for each arena in use on the placement's tier. */
 #define TIER_RUNTIME_SHARED_ARENA 0x2u
 #define TIER_RUNTIME_OPTIONS_INIT {sizeof(tier_runtime_options), NULL, 0u}
 

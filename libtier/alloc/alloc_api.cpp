@@ -203,8 +203,14 @@ void *resize(tier_runtime *rt, void *p, const Granule &g, size_t size, tier_plac
   bool same = g.placement == pl->gid;
   if (same && g.kind == GranuleKind::kSmall && want < kGranule) {
     size_t old_usable = tierje_sallocx(p, 0);
-    // When the thread's arena has no room the block moves below, which tries the others.
-    if (void *q = tierje_rallocx(p, want, thread_alloc_flags(t_thread, pl))) {
+    // In place or within the thread's arena, taking no run below the targets; otherwise the
+    // block moves below, through mallocx_placement's order.
+    ThreadState &t = t_thread;
+    const int flags = thread_alloc_flags(t, pl);
+    t.runs_on_targets_only = runs_on_targets_first(pl);
+    void *q = tierje_rallocx(p, want, flags);
+    t.runs_on_targets_only = false;
+    if (q != nullptr) {
       const size_t new_usable = tierje_sallocx(q, 0);
       if (ClassMap *cm = ClassMap::existing()) cm->set(q, class_map_value(new_usable));
       account(rt, g.node_slot, -int64_t(old_usable), -1);
@@ -216,7 +222,8 @@ void *resize(tier_runtime *rt, void *p, const Granule &g, size_t size, tier_plac
   if (same && g.kind == GranuleKind::kLargeHead && want >= kGranule &&
       ((want + kGranule - 1) & ~(kGranule - 1)) == old_usable)
     return p;
-  // Different placement, or crossing the small/large boundary: the data moves to memory
+  // Different placement, crossing the small/large boundary, or no room in the thread's arena
+  // on the targets: the data moves to memory
   // placed under the new policy.
   void *q = allocate(rt, pl, want, 1, false, call);
   if (q == nullptr) return nullptr;

@@ -46,11 +46,11 @@
 // Four blocks per slab (16 KiB and 8 KiB slabs) keep most slabs partly used across a burst
 // (slab creations fell to 8% of arena allocations) for a bounded cost: a live 4 KiB block can
 // pin at most 16 KiB, like the 3.5 KiB class's 7-page slabs already do.
-// bin_shards: all threads of a placement share its arena, and two threads refilling and
-// flushing the same bins spent ~20% of their time on the bin mutexes and slab heaps (Tier's
-// two-thread throughput fell to 0.8x jemalloc's, which gives each thread its own arena). Eight
-// shards per bin up to 4 KiB give threads separate bins without separate arenas, so no extra
-// 2 MiB runs are taken from the tier (docs/benchmarks.md, "Third round: bin shards").
+// bin_shards: threads that share an arena (more threads than a placement's arenas, or
+// TIER_RUNTIME_SHARED_ARENA) refill and flush the same bins; with one arena per placement,
+// two threads spent ~20% of their time on the bin mutexes and slab heaps (0.8x jemalloc's
+// throughput). Eight shards per bin up to 4 KiB give such threads separate bins
+// (docs/benchmarks.md, "Third round: bin shards"; arenas per CPU came in the fourth).
 extern "C" {
 const char *tierje_malloc_conf =
     "tcache_nslots_small_min:64,slab_sizes:2048-2048:2|4096-4096:4,bin_shards:1-4096:8";
@@ -63,6 +63,9 @@ constinit thread_local ThreadState t_thread;
 namespace {
 
 pthread_key_t g_thread_key;
+// Bindings live in static storage indexed by the placement's gid: jemalloc keeps calling
+// through them for the life of the process, and static storage is neither freed nor a leak.
+ArenaBinding g_bindings[kMaxPlacements];
 // Arenas per placement (before TIER_RUNTIME_SHARED_ARENA): min(CPUs the process may run on,
 // kArenaSlots), read once at initialisation.
 unsigned g_arena_slots = 1;
@@ -144,41 +147,41 @@ int make_extra_arena(const tier_placement *pl) {
 // round-robin cursor puts two live threads on one arena about as often as not. The slot is
 // claimed with a compare-and-swap on its count, so threads starting together spread out.
 int assign_arena(tier_placement *pl) {
+  ArenaBinding &b = *pl->binding;
   unsigned slot = 0;
   for (;;) {
     uint32_t fewest = UINT32_MAX;
-    for (unsigned s = 0; s < pl->arena_slots; ++s) {
-      const uint32_t n = pl->arena_threads[s].load(std::memory_order_relaxed);
+    for (unsigned s = 0; s < b.slots; ++s) {
+      const uint32_t n = b.threads[s].load(std::memory_order_relaxed);
       if (n < fewest) fewest = n, slot = s;
     }
-    if (pl->arena_threads[slot].compare_exchange_weak(fewest, fewest + 1,
-                                                      std::memory_order_relaxed))
-      break;
+    if (b.threads[slot].compare_exchange_weak(fewest, fewest + 1, std::memory_order_relaxed)) break;
   }
-  int a = pl->arena_flags[slot].load(std::memory_order_acquire);
+  int a = b.arena_flags[slot].load(std::memory_order_acquire);
   if (a == 0 && (a = make_extra_arena(pl)) != 0) {
     int expected = 0;
     // Another thread may have made the slot's arena first; ours then stays unused. It holds no
     // memory of the tier (runs are mapped on demand), only jemalloc's metadata for an arena.
-    if (!pl->arena_flags[slot].compare_exchange_strong(expected, a, std::memory_order_acq_rel))
+    if (!b.arena_flags[slot].compare_exchange_strong(expected, a, std::memory_order_acq_rel))
       a = expected;
   }
   if (a == 0) {  // no further arena: the thread shares slot 0's
-    pl->arena_threads[slot].fetch_sub(1, std::memory_order_relaxed);
-    pl->arena_threads[0].fetch_add(1, std::memory_order_relaxed);
-    a = pl->arena_flags[0].load(std::memory_order_acquire);
+    b.threads[slot].fetch_sub(1, std::memory_order_relaxed);
+    b.threads[0].fetch_add(1, std::memory_order_relaxed);
+    a = b.arena_flags[0].load(std::memory_order_acquire);
   }
   return a;
 }
 
-// A thread leaving placement `gid`'s arena `flags` (thread exit).
+// A thread giving back its slot in placement `gid`'s arena `flags` (thread exit). Through the
+// static binding: the placement may have been destroyed meanwhile.
 void leave_arena(uint32_t gid, int flags) {
   const int a = flags & kArenaFlagsMask;
-  tier_placement *pl = a != 0 ? placement_by_gid(gid) : nullptr;
-  if (pl == nullptr) return;
-  for (unsigned s = 0; s < pl->arena_slots; ++s) {
-    if (pl->arena_flags[s].load(std::memory_order_relaxed) == a) {
-      pl->arena_threads[s].fetch_sub(1, std::memory_order_relaxed);
+  if (a == 0) return;
+  ArenaBinding &b = g_bindings[gid];
+  for (unsigned s = 0; s < b.slots; ++s) {
+    if (b.arena_flags[s].load(std::memory_order_relaxed) == a) {
+      b.threads[s].fetch_sub(1, std::memory_order_relaxed);
       return;
     }
   }
@@ -236,10 +239,7 @@ Status init_allocator_once() {
 }
 
 Status create_arena(tier_placement *pl) {
-  // Bindings live in static storage indexed by the placement's gid: jemalloc keeps calling
-  // through them for the life of the process, and static storage is neither freed nor a leak.
-  static ArenaBinding bindings[kMaxPlacements];
-  ArenaBinding *binding = &bindings[pl->gid];
+  ArenaBinding *binding = &g_bindings[pl->gid];
   std::memset(&binding->hooks, 0, sizeof binding->hooks);
   binding->hooks.alloc = hook_alloc;
   binding->hooks.purge_lazy = hook_purge_lazy;
@@ -257,8 +257,8 @@ Status create_arena(tier_placement *pl) {
     return make_error(TIER_ENOMEM, "jemalloc arena index " + std::to_string(*ind) +
                                        " exceeds what MALLOCX_ARENA can encode");
   }
-  pl->arena_flags[0].store(MALLOCX_ARENA(*ind), std::memory_order_release);
-  pl->arena_slots = (pl->runtime->flags & TIER_RUNTIME_SHARED_ARENA) ? 1 : g_arena_slots;
+  binding->slots = (pl->runtime->flags & TIER_RUNTIME_SHARED_ARENA) ? 1 : g_arena_slots;
+  binding->arena_flags[0].store(MALLOCX_ARENA(*ind), std::memory_order_release);
   pl->binding = binding;
   return {};
 }
@@ -292,19 +292,22 @@ int thread_flags_slow(uint32_t gid, tier_placement *alloc_from) {
 }
 
 void *mallocx_placement(const tier_placement *pl, size_t size, int flags) {
-  if (pl->arena_slots == 1) return tierje_mallocx(size, flags);
+  if (pl->binding->slots == 1) return tierje_mallocx(size, flags);
+  const bool first_on_targets = runs_on_targets_first(pl);
   ThreadState &t = t_thread;
-  t.runs_on_targets_only = true;
+  t.runs_on_targets_only = first_on_targets;
   void *p = tierje_mallocx(size, flags);
   if (p == nullptr) p = mallocx_other_arenas(pl, size, flags);
   t.runs_on_targets_only = false;
-  return p ? p : tierje_mallocx(size, flags);
+  if (p == nullptr && first_on_targets) p = tierje_mallocx(size, flags);
+  return p;
 }
 
 void *mallocx_other_arenas(const tier_placement *pl, size_t size, int flags) {
+  const ArenaBinding &b = *pl->binding;
   const int own = flags & kArenaFlagsMask;
-  for (unsigned s = 0; s < pl->arena_slots; ++s) {
-    const int a = pl->arena_flags[s].load(std::memory_order_acquire);
+  for (unsigned s = 0; s < b.slots; ++s) {
+    const int a = b.arena_flags[s].load(std::memory_order_acquire);
     if (a == 0 || a == own) continue;
     if (void *p = tierje_mallocx(size, (flags & ~kArenaFlagsMask) | a)) return p;
   }
@@ -312,9 +315,10 @@ void *mallocx_other_arenas(const tier_placement *pl, size_t size, int flags) {
 }
 
 unsigned placement_arenas(const tier_placement *pl, unsigned out[kArenaSlots]) {
+  const ArenaBinding &b = *pl->binding;
   unsigned n = 0;
-  for (unsigned s = 0; s < pl->arena_slots; ++s) {
-    const int a = pl->arena_flags[s].load(std::memory_order_acquire);
+  for (unsigned s = 0; s < b.slots; ++s) {
+    const int a = b.arena_flags[s].load(std::memory_order_acquire);
     if (a != 0) out[n++] = arena_index_of(a);
   }
   return n;

@@ -7,17 +7,17 @@
 // thread_local table indexed by the placement's gid, and destroys them when the thread exits
 // (pthread key destructor). Frees use the tcache of the pointer's own placement.
 //
-// Arenas per placement: the threads of a placement are spread round-robin over up to
-// min(CPUs the process may run on, kArenaSlots) arenas, each made when the first thread
-// assigned to its slot allocates, all sharing the placement's hooks (same nodes, same
+// Arenas per placement: the threads of a placement are spread over up to min(CPUs the
+// process may run on, kArenaSlots) arenas (least-loaded first), each made when the first
+// thread assigned to its slot allocates, all sharing the placement's hooks (same nodes, same
 // capacity checks). Why: threads sharing one arena share its extent layer (the dirty-extent
 // lock and heaps, the extent-descriptor cache), which bin shards do not split; at two threads
 // that held Tier's small-size throughput to 1.2x memkind's, which gives threads separate
 // arenas too (docs/benchmarks.md, "Fourth round"). Cost: every arena in use takes its own
-// 2 MiB runs from the tier, so TIER_RUNTIME_SHARED_ARENA keeps one arena per placement for
-// small fast tiers. An arena whose targets have no room for another run does not fail, or
-// spill down the ranking, while another arena of the placement can still serve the request
-// (mallocx_placement).
+// runs from the tier (2 MiB first, larger as jemalloc grows it), so TIER_RUNTIME_SHARED_ARENA keeps
+// one arena per placement for small fast tiers. An arena whose targets have no room for another run
+// does not fail, or spill down the ranking, while another arena of the placement can still serve
+// the request (mallocx_placement).
 //
 // Thread-safety: create_arena is called under the runtime's placement mutex; further arenas
 // are published with a compare-and-swap (no lock, so nothing to hold across fork); the
@@ -41,21 +41,29 @@ namespace tier::alloc {
 inline constexpr uint32_t kMaxPlacements = 2048;
 inline constexpr unsigned kMaxArenaIndex = 4095;
 
-// The hooks table jemalloc calls back with; `hooks` must stay the first member because the
-// hooks receive a pointer to it and we recover the binding from that pointer. Bindings are
-// never freed (jemalloc arenas cannot be destroyed while threads may cache their objects);
-// a destroyed runtime detaches them so further extent requests fail cleanly.
+// Most jemalloc arenas one placement spreads its threads over.
+inline constexpr unsigned kArenaSlots = 8;
+
+// A placement's arenas and the hooks table jemalloc calls back with; `hooks` must stay the
+// first member because the hooks receive a pointer to it and we recover the binding from that
+// pointer. Bindings are static, one per gid, never freed (jemalloc arenas cannot be destroyed
+// while threads may cache their objects); a destroyed runtime detaches them so further extent
+// requests fail cleanly, and exiting threads can still give their slot back.
 struct ArenaBinding {
   extent_hooks_t hooks;
   std::atomic<tier_placement *> placement{nullptr};
+  // MALLOCX_ARENA flags per slot: slot 0 made with the placement, slot s < slots when the
+  // first thread assigned to it allocates; 0 = not made (yet).
+  std::atomic<int> arena_flags[kArenaSlots];
+  std::atomic<uint32_t> threads[kArenaSlots];  // live threads assigned to each slot
+  unsigned slots;                              // slots the placement's threads are spread over
 };
 
 // Prepares jemalloc and the fork handlers, once per process, in the order fork safety needs
 // (see fork.cpp). Safe to call repeatedly.
 Status init_allocator_once();
 
-// Creates the placement's first arena (slot 0) and installs the hooks; sets arena_flags[0],
-// arena_slots and binding.
+// Creates the placement's binding and its first arena (slot 0); sets pl->binding.
 Status create_arena(tier_placement *pl);
 // Stops an arena from taking more memory (its runtime is being destroyed).
 void detach_arena(ArenaBinding *binding);
@@ -80,6 +88,12 @@ int thread_flags_slow(uint32_t gid, tier_placement *alloc_from);
 // where a thread's blocks reach a slower node only once the targets are full. nullptr when
 // nothing can serve `size` (the thread's last error says why).
 void *mallocx_placement(const tier_placement *pl, size_t size, int flags);
+
+// Whether a new run for `pl` is first sought on its targets only: it has several arenas and
+// its mode lets runs go below the targets.
+inline bool runs_on_targets_first(const tier_placement *pl) {
+  return pl->binding->slots > 1 && size_t(pl->ntargets) < pl->order.size();
+}
 
 // Tries the placement's arenas other than the one in `flags` for `size`. nullptr when none
 // can serve it.

@@ -80,7 +80,7 @@ void *magazine_refill_pop(tier_runtime *rt, tier_placement *pl, unsigned cls) {
   uint32_t n = 0;
   // A refill that needs a new run takes it on the placement's targets only; when they are
   // full, the direct path (mallocx_placement) tries the other arenas before going lower.
-  t.runs_on_targets_only = pl->arena_slots > 1;
+  t.runs_on_targets_only = runs_on_targets_first(pl);
   while (n < want) {
     void *p = tierje_mallocx(size, flags);
     if (p == nullptr) break;

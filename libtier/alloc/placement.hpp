@@ -1,5 +1,5 @@
 // placement.hpp - a tier_policy resolved against a runtime: an ordered node list, a mode, and
-// the jemalloc arena that serves its small sizes.
+// the jemalloc arenas that serve its small sizes.
 //
 // Placements are interned per runtime (equal resolved policies give the same handle) and live
 // until the runtime is destroyed. Their fields are immutable after creation except the
@@ -18,9 +18,7 @@
 
 namespace tier::alloc {
 struct ArenaBinding;
-// Most jemalloc arenas one placement spreads its threads over (arena.hpp).
-inline constexpr unsigned kArenaSlots = 8;
-}  // namespace tier::alloc
+}
 
 struct tier_placement {
   tier_runtime *runtime = nullptr;
@@ -35,15 +33,12 @@ struct tier_placement {
   // mbind mode used for a run spread over several real nodes at once (kMpolInterleave /
   // kMpolWeightedInterleave), or -1 when Tier splits the run itself by 2 MiB granules.
   int kernel_mode = -1;
-  // MALLOCX_ARENA flags of the placement's jemalloc arenas: slot 0 is made with the placement,
-  // slot s < arena_slots when a thread assigned to it first allocates; 0 = not made (yet).
-  std::atomic<int> arena_flags[tier::alloc::kArenaSlots] = {};
-  unsigned arena_slots = 1;  // slots this placement's threads are spread over
-  std::atomic<uint32_t> arena_threads[tier::alloc::kArenaSlots] = {};  // live threads per slot
-  tier::alloc::ArenaBinding *binding = nullptr;  // the hooks all its arenas share
-  std::atomic<uint64_t> cursor{0};               // interleave position, in weight units
-  std::string key;   // canonical form of the resolved policy (interning key)
-  std::string text;  // the resolved policy in tier_policy_parse's grammar
+  // The placement's jemalloc arenas and the hooks they share (arena.hpp). Static storage:
+  // thread exit still finds it after the runtime, and this placement, are gone.
+  tier::alloc::ArenaBinding *binding = nullptr;
+  std::atomic<uint64_t> cursor{0};  // interleave position, in weight units
+  std::string key;                  // canonical form of the resolved policy (interning key)
+  std::string text;                 // the resolved policy in tier_policy_parse's grammar
 
   bool interleaved() const {
     return mode == TIER_MODE_INTERLEAVE || mode == TIER_MODE_WEIGHTED_INTERLEAVE;

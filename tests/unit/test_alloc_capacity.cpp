@@ -162,7 +162,7 @@ TEST_CASE("a thread whose arena cannot grow is served by another arena of the pl
   REQUIRE(tier_free(r.rt, first) == TIER_OK);
 }
 
-TEST_CASE("under preferred, a thread's new arena uses the target's free blocks before going lower") {
+TEST_CASE("under preferred, a thread's new arena uses the target's free blocks first") {
   Rt r;
   const int cxl = r.node_of_kind(TIER_KIND_CXL);
   tier_policy pref = on_node(TIER_MODE_PREFERRED, cxl);

@@ -14,6 +14,7 @@
 
 #include <jemalloc/jemalloc.h>
 
+#include "alloc/arena.hpp"
 #include "alloc/placement.hpp"
 #include "test_runtime_fixture.hpp"
 #include "tier/tier.h"
@@ -296,7 +297,7 @@ TEST_CASE("two threads of a placement allocate from separate arenas") {
   REQUIRE(pl != nullptr);
   auto [a, b] = one_block_per_thread(r.rt, pl);
   // One arena per CPU the process may use, up to 8: a one-CPU machine has just one.
-  if (pl->arena_slots >= 2) {
+  if (pl->binding->slots >= 2) {
     REQUIRE(arena_of(a) != arena_of(b));
   } else {
     REQUIRE(arena_of(a) == arena_of(b));
@@ -311,7 +312,7 @@ TEST_CASE("TIER_RUNTIME_SHARED_ARENA keeps one arena per placement") {
   Rt r(TIER_RUNTIME_SHARED_ARENA);
   tier_placement *pl = tier_placement_get(r.rt, nullptr);
   REQUIRE(pl != nullptr);
-  REQUIRE(pl->arena_slots == 1);
+  REQUIRE(pl->binding->slots == 1);
   auto [a, b] = one_block_per_thread(r.rt, pl);
   REQUIRE(arena_of(a) == arena_of(b));
   REQUIRE(tier_free(r.rt, a) == TIER_OK);
