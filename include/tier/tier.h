@@ -86,17 +86,17 @@ typedef enum tier_source {
 #define TIER_NAME_MAX 64
 
 typedef struct tier_node_info {
-  size_t size;              /* set by caller: sizeof(tier_node_info) */
-  int id;                   /* node id (OS index, or declared id when emulated) */
-  int tier;                 /* rank, 0 = fastest */
+  size_t size; /* set by caller: sizeof(tier_node_info) */
+  int id;      /* node id (OS index, or declared id when emulated) */
+  int tier;    /* rank, 0 = fastest */
   tier_node_kind kind;
-  int emulated;             /* 1 when the node is virtual (backed by `backing_node`) */
-  int backing_node;         /* OS node whose memory backs this node (== id when real) */
-  int cpuless;              /* 1 when no CPU is local to the node */
-  uint64_t capacity;        /* bytes Tier may place on the node (the enforced limit) */
-  uint64_t free;            /* bytes the OS reports free (real) or capacity - used (emulated) */
-  uint64_t used;            /* bytes Tier has placed on the node */
-  double read_latency_ns;   /* 0 when unknown */
+  int emulated;           /* 1 when the node is virtual (backed by `backing_node`) */
+  int backing_node;       /* OS node whose memory backs this node (== id when real) */
+  int cpuless;            /* 1 when no CPU is local to the node */
+  uint64_t capacity;      /* bytes Tier may place on the node (the enforced limit) */
+  uint64_t free;          /* bytes the OS reports free (real) or capacity - used (emulated) */
+  uint64_t used;          /* bytes Tier has placed on the node */
+  double read_latency_ns; /* 0 when unknown */
   double write_latency_ns;
   double read_bandwidth_mbps; /* MB/s, 0 when unknown */
   double write_bandwidth_mbps;
@@ -112,13 +112,13 @@ typedef struct tier_node_info {
 typedef struct tier_runtime tier_runtime;
 
 typedef struct tier_runtime_options {
-  size_t size;          /* sizeof(tier_runtime_options) */
+  size_t size; /* sizeof(tier_runtime_options) */
   /* Topology: NULL = environment TIER_TOPOLOGY, else discovery (and the `default` emulation
    * preset when the machine has a single node); otherwise a path to a TOML topology file,
    * or the name of a preset ("default", "xeon-max-flat", "gh200", "dram-2cxl",
    * "cxl-switched-pool"), or "machine" to force discovery without emulation. */
   const char *topology;
-  uint32_t flags;       /* TIER_RUNTIME_* */
+  uint32_t flags; /* TIER_RUNTIME_* */
 } tier_runtime_options;
 
 /* Do not use transparent huge pages for large chunks (they are advised by default). */
@@ -127,10 +127,10 @@ typedef struct tier_runtime_options {
  * threads of a placement are spread over up to min(CPUs, 8) arenas, which scales better but
  * holds runs of its own (2 MiB and up) for each arena in use on the placement's tier. */
 #define TIER_RUNTIME_SHARED_ARENA 0x2u
-#define TIER_RUNTIME_OPTIONS_INIT {sizeof(tier_runtime_options), NULL, 0u}
+#define TIER_RUNTIME_OPTIONS_INIT \
+  { sizeof(tier_runtime_options), NULL, 0u }
 
-TIER_API tier_status tier_runtime_create(const tier_runtime_options *options,
-                                         tier_runtime **out);
+TIER_API tier_status tier_runtime_create(const tier_runtime_options *options, tier_runtime **out);
 /* Frees the runtime's bookkeeping. Memory still allocated from it stays mapped and
  * readable, but must not be passed to tier_free afterwards. */
 TIER_API void tier_runtime_destroy(tier_runtime *runtime);
@@ -151,46 +151,48 @@ TIER_API const char *tier_topology_source(const tier_runtime *runtime);
 /* ---- Placement policies ---------------------------------------------------------------- */
 
 typedef enum tier_mode {
-  TIER_MODE_PREFERRED = 0,   /* the targets first, then down the tier ranking (default) */
-  TIER_MODE_BIND = 1,        /* only the targets; TIER_ENOMEM when they are full */
-  TIER_MODE_PREFERRED_MANY = 2, /* any of the targets, then down the ranking */
-  TIER_MODE_INTERLEAVE = 3,  /* pages spread round-robin over the targets */
+  TIER_MODE_PREFERRED = 0,           /* the targets first, then down the tier ranking (default) */
+  TIER_MODE_BIND = 1,                /* only the targets; TIER_ENOMEM when they are full */
+  TIER_MODE_PREFERRED_MANY = 2,      /* any of the targets, then down the ranking */
+  TIER_MODE_INTERLEAVE = 3,          /* pages spread round-robin over the targets */
   TIER_MODE_WEIGHTED_INTERLEAVE = 4, /* pages spread over the targets by weight */
 } tier_mode;
 
 typedef enum tier_select {
-  TIER_SELECT_NODES = 0,           /* the nodes listed in `nodes` */
-  TIER_SELECT_TIER = 1,            /* every node of tier `tier` */
-  TIER_SELECT_FASTEST = 2,         /* the nodes of tier 0 */
-  TIER_SELECT_LARGEST = 3,         /* the node with the most capacity */
-  TIER_SELECT_LOWEST_LATENCY = 4,  /* the node with the lowest read latency */
+  TIER_SELECT_NODES = 0,             /* the nodes listed in `nodes` */
+  TIER_SELECT_TIER = 1,              /* every node of tier `tier` */
+  TIER_SELECT_FASTEST = 2,           /* the nodes of tier 0 */
+  TIER_SELECT_LARGEST = 3,           /* the node with the most capacity */
+  TIER_SELECT_LOWEST_LATENCY = 4,    /* the node with the lowest read latency */
   TIER_SELECT_HIGHEST_BANDWIDTH = 5, /* the node with the highest read bandwidth */
-  TIER_SELECT_KIND = 6,            /* every node of kind `kind` */
+  TIER_SELECT_KIND = 6,              /* every node of kind `kind` */
 } tier_select;
 
 #define TIER_POLICY_MAX_NODES 16
 
 typedef struct tier_policy {
-  size_t size;        /* sizeof(tier_policy) */
+  size_t size; /* sizeof(tier_policy) */
   tier_mode mode;
   tier_select select;
-  int tier;           /* for TIER_SELECT_TIER */
+  int tier;            /* for TIER_SELECT_TIER */
   tier_node_kind kind; /* for TIER_SELECT_KIND */
-  int nnodes;         /* for TIER_SELECT_NODES: entries used in nodes[] (and weights[]) */
+  int nnodes;          /* for TIER_SELECT_NODES: entries used in nodes[] (and weights[]) */
   int nodes[TIER_POLICY_MAX_NODES];
   /* For TIER_MODE_WEIGHTED_INTERLEAVE: weight per entry of nodes[] (1..255). With a
    * selector other than NODES, every selected node gets weight 1. */
   uint8_t weights[TIER_POLICY_MAX_NODES];
-  uint32_t flags;     /* TIER_POLICY_* */
+  uint32_t flags; /* TIER_POLICY_* */
 } tier_policy;
 
 /* Advise transparent huge pages for large allocations under this policy (default on). */
 #define TIER_POLICY_NO_HUGEPAGE 0x1u
 
 /* Preferred placement on the fastest tier, falling back down the ranking. */
-#define TIER_POLICY_INIT                                                               \
-  {sizeof(tier_policy), TIER_MODE_PREFERRED, TIER_SELECT_FASTEST, 0, TIER_KIND_UNKNOWN, 0, \
-   {0}, {0}, 0u}
+#define TIER_POLICY_INIT                                                                         \
+  {                                                                                              \
+    sizeof(tier_policy), TIER_MODE_PREFERRED, TIER_SELECT_FASTEST, 0, TIER_KIND_UNKNOWN, 0, {0}, \
+        {0}, 0u                                                                                  \
+  }
 
 TIER_API void tier_policy_init(tier_policy *policy);
 /* Parses a policy string into `policy`. Grammar (docs/api.md):
@@ -244,16 +246,16 @@ TIER_API int tier_owns(const tier_runtime *runtime, const void *ptr);
 /* ---- Where memory is ------------------------------------------------------------------- */
 
 typedef struct tier_where_entry {
-  int node;        /* node id (virtual id on emulated topologies) */
-  uint64_t bytes;  /* bytes of the range resident there */
+  int node;       /* node id (virtual id on emulated topologies) */
+  uint64_t bytes; /* bytes of the range resident there */
 } tier_where_entry;
 
 typedef struct tier_where_result {
-  size_t size;                 /* sizeof(tier_where_result) */
-  int nentries;                /* used entries of entries[] */
+  size_t size;  /* sizeof(tier_where_result) */
+  int nentries; /* used entries of entries[] */
   tier_where_entry entries[64];
-  uint64_t not_resident;       /* bytes never touched (no page yet) */
-  uint64_t unknown;            /* bytes whose node could not be read */
+  uint64_t not_resident; /* bytes never touched (no page yet) */
+  uint64_t unknown;      /* bytes whose node could not be read */
 } tier_where_result;
 
 /* Reports where the pages of [ptr, ptr+len) are, bytes per node, with a move_pages(2) query
@@ -265,7 +267,7 @@ TIER_API tier_status tier_where(tier_runtime *runtime, const void *ptr, size_t l
 /* ---- Statistics ------------------------------------------------------------------------ */
 
 typedef struct tier_node_stats {
-  size_t size;          /* sizeof(tier_node_stats) */
+  size_t size; /* sizeof(tier_node_stats) */
   int node;
   int tier;
   uint64_t capacity;    /* enforced limit */
