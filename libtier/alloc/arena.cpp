@@ -187,6 +187,19 @@ void leave_arena(uint32_t gid, int flags) {
   }
 }
 
+// Tries the placement's arenas other than the one in `flags` for `size`. nullptr when none
+// can serve it.
+void *mallocx_other_arenas(const tier_placement *pl, size_t size, int flags) {
+  const ArenaBinding &b = *pl->binding;
+  const int own = flags & kArenaFlagsMask;
+  for (unsigned s = 0; s < b.slots; ++s) {
+    const int a = b.arena_flags[s].load(std::memory_order_acquire);
+    if (a == 0 || a == own) continue;
+    if (void *p = tierje_mallocx(size, (flags & ~kArenaFlagsMask) | a)) return p;
+  }
+  return nullptr;
+}
+
 void destroy_thread_tcaches(void *) {
   // Magazines first: they flush into the tcaches destroyed below.
   magazine_thread_exit();
@@ -301,17 +314,6 @@ void *mallocx_placement(const tier_placement *pl, size_t size, int flags) {
   t.runs_on_targets_only = false;
   if (p == nullptr && first_on_targets) p = tierje_mallocx(size, flags);
   return p;
-}
-
-void *mallocx_other_arenas(const tier_placement *pl, size_t size, int flags) {
-  const ArenaBinding &b = *pl->binding;
-  const int own = flags & kArenaFlagsMask;
-  for (unsigned s = 0; s < b.slots; ++s) {
-    const int a = b.arena_flags[s].load(std::memory_order_acquire);
-    if (a == 0 || a == own) continue;
-    if (void *p = tierje_mallocx(size, (flags & ~kArenaFlagsMask) | a)) return p;
-  }
-  return nullptr;
 }
 
 unsigned placement_arenas(const tier_placement *pl, unsigned out[kArenaSlots]) {

@@ -95,10 +95,6 @@ inline bool runs_on_targets_first(const tier_placement *pl) {
   return pl->binding->slots > 1 && size_t(pl->ntargets) < pl->order.size();
 }
 
-// Tries the placement's arenas other than the one in `flags` for `size`. nullptr when none
-// can serve it.
-void *mallocx_other_arenas(const tier_placement *pl, size_t size, int flags);
-
 // The indices of the arenas the placement has made so far, slot 0 first.
 unsigned placement_arenas(const tier_placement *pl, unsigned out[kArenaSlots]);
 
