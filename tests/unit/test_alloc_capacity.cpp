@@ -36,6 +36,19 @@ int node_of(tier_runtime *rt, void *p, size_t len) {
   return w.entries[0].node;
 }
 
+// A `mode` placement on the CXL node (`*node`), capped at one 2 MiB run, which this thread's
+// arena takes with its first block `*first` and keeps mostly free.
+tier_placement *one_run_taken(Rt &r, tier_mode mode, int *node, void **first) {
+  *node = r.node_of_kind(TIER_KIND_CXL);
+  tier_policy policy = on_node(mode, *node);
+  tier_placement *pl = tier_placement_get(r.rt, &policy);
+  REQUIRE(pl != nullptr);
+  REQUIRE(tier_node_set_capacity(r.rt, *node, 2 * kMiB) == TIER_OK);
+  *first = tier_malloc_p(r.rt, 64, pl);
+  REQUIRE(*first != nullptr);
+  return pl;
+}
+
 }  // namespace
 
 TEST_CASE("a full node: preferred falls back down the ranking, bind fails with ENOMEM") {
@@ -138,14 +151,9 @@ TEST_CASE("lowering a capacity below use refuses new placements, loses nothing")
 
 TEST_CASE("a thread whose arena cannot grow is served by another arena of the placement") {
   Rt r;
-  const int cxl = r.node_of_kind(TIER_KIND_CXL);
-  tier_policy bind = on_node(TIER_MODE_BIND, cxl);
-  tier_placement *pl = tier_placement_get(r.rt, &bind);
-  REQUIRE(pl != nullptr);
-  // This thread's arena takes the node's one 2 MiB run and keeps most of it free.
-  REQUIRE(tier_node_set_capacity(r.rt, cxl, 2 * kMiB) == TIER_OK);
-  void *first = tier_malloc_p(r.rt, 64, pl);
-  REQUIRE(first != nullptr);
+  int cxl = -1;
+  void *first = nullptr;
+  tier_placement *pl = one_run_taken(r, TIER_MODE_BIND, &cxl, &first);
   // Another thread is given an arena of its own (with two or more CPUs), which finds no room
   // for a run of its own; the first arena's free blocks serve it instead of ENOMEM.
   void *second = nullptr;
@@ -164,13 +172,9 @@ TEST_CASE("a thread whose arena cannot grow is served by another arena of the pl
 
 TEST_CASE("under preferred, a thread's new arena uses the target's free blocks first") {
   Rt r;
-  const int cxl = r.node_of_kind(TIER_KIND_CXL);
-  tier_policy pref = on_node(TIER_MODE_PREFERRED, cxl);
-  tier_placement *pl = tier_placement_get(r.rt, &pref);
-  REQUIRE(pl != nullptr);
-  REQUIRE(tier_node_set_capacity(r.rt, cxl, 2 * kMiB) == TIER_OK);
-  void *first = tier_malloc_p(r.rt, 64, pl);  // this thread's arena takes the node's one run
-  REQUIRE(first != nullptr);
+  int cxl = -1;
+  void *first = nullptr;
+  tier_placement *pl = one_run_taken(r, TIER_MODE_PREFERRED, &cxl, &first);
   // Another thread: its own arena finds no room on the target, the first arena's free blocks
   // serve it there; once the target is really full, blocks go down the ranking, never fail.
   void *second = nullptr;

@@ -37,12 +37,7 @@ tier_kv_pool *make_pool(tier_runtime *rt, uint32_t max_blocks, uint64_t block_mi
 }
 
 tier_policy bind_to(int node) {
-  tier_policy p = TIER_POLICY_INIT;
-  p.mode = TIER_MODE_BIND;
-  p.select = TIER_SELECT_NODES;
-  p.nnodes = 1;
-  p.nodes[0] = node;
-  return p;
+  return tier::test::on_node(TIER_MODE_BIND, node);
 }
 
 tier_kv_pool_stats stats_of(tier_kv_pool *pool) {
