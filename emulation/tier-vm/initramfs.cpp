@@ -100,6 +100,8 @@ std::string init_script(const InitramfsSpec &spec) {
        "mount -t devtmpfs devtmpfs /dev 2>/dev/null\n"
        "export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp TMPDIR=/tmp\n"
        "export TIER_VM=1\n";
+  // The start line tells tier-vm that the accelerator runs the guest (see vm_runner.hpp).
+  s << "echo \"" << spec.marker << " up\"\n";
   for (const auto &e : spec.env) {
     auto eq = e.find('=');
     s << "export " << e.substr(0, eq) << "=" << shell_quote(e.substr(eq + 1)) << "\n";

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -56,6 +57,11 @@ const char *kUsage =
     "  --cache DIR      kernel cache (default $TIER_VM_CACHE, $XDG_CACHE_HOME/tier-vm or\n"
     "                   ~/.cache/tier-vm)\n"
     "  --qemu PATH      the QEMU binary (default qemu-system-x86_64 on PATH)\n"
+    "  --accel LIST     accelerators to try in order, comma-separated: kvm, tcg, or auto\n"
+    "                   (default $TIER_VM_ACCEL, else auto: kvm,tcg when /dev/kvm answers,\n"
+    "                   else tcg). Every one but the last must start the guest's /init\n"
+    "                   within --accel-probe seconds, or QEMU is killed and the next is tried\n"
+    "  --accel-probe S  seconds an accelerator may take to start /init (default 20)\n"
     "  --no-strip       keep debug info in copied binaries\n"
     "  --print-args     print the QEMU command line and exit without booting\n"
     "  --quiet          do not print the node table before booting\n";
@@ -69,6 +75,8 @@ struct Args {
   std::vector<std::pair<std::string, std::string>> files;
   std::vector<std::string> env;
   std::string kernel, cache, qemu;
+  std::string accel;  // empty: $TIER_VM_ACCEL, else auto
+  double accel_probe_s = 20;
   bool strip = true, print_args = false, quiet = false;
   std::vector<std::string> command;
 };
@@ -142,6 +150,14 @@ Args parse_args(int argc, char **argv) {
       a.cache = value(o);
     } else if (o == "--qemu") {
       a.qemu = value(o);
+    } else if (o == "--accel") {
+      a.accel = value(o);
+    } else if (o == "--accel-probe") {
+      const std::string v = value(o);
+      char *end = nullptr;
+      a.accel_probe_s = std::strtod(v.c_str(), &end);
+      if (!end || *end || !(a.accel_probe_s > 0))
+        usage_error("--accel-probe " + v + ": expected seconds > 0");
     } else if (o == "--no-strip") {
       a.strip = false;
     } else if (o == "--print-args") {
@@ -183,13 +199,41 @@ Result<Topology> load(const std::string &spec) {
                     "--topology " + spec + ": no such file, and not a preset (" + names + ")");
 }
 
-bool kvm_usable() {
+// /dev/kvm answering its ioctls says KVM may work, not that it does: under nested
+// virtualisation it can accept a guest and then hang it, or make QEMU abort on an MSR. So
+// `auto` only orders the candidates; the boot itself (the start deadline) decides.
+bool kvm_answers() {
   int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;
   const bool ok = ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION &&
                   ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) > 0;
   close(fd);
   return ok;
+}
+
+std::vector<std::string> accelerators(const std::string &requested) {
+  std::string spec = requested;
+  if (spec.empty())
+    if (const char *e = std::getenv("TIER_VM_ACCEL"); e && *e) spec = e;
+  if (spec.empty() || spec == "auto")
+    return kvm_answers() ? std::vector<std::string>{"kvm", "tcg"} : std::vector<std::string>{"tcg"};
+  std::vector<std::string> out;
+  size_t from = 0;
+  for (;;) {
+    const size_t comma = spec.find(',', from);
+    const std::string one = spec.substr(from, comma - from);
+    if (one != "kvm" && one != "tcg")
+      usage_error("--accel " + spec + ": '" + one + "' is not kvm, tcg or auto");
+    out.push_back(one);
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> accel_args(const std::string &accel) {
+  if (accel == "kvm") return {"-accel", "kvm", "-cpu", "host"};
+  return {"-accel", "tcg"};
 }
 
 }  // namespace
@@ -241,11 +285,8 @@ int main(int argc, char **argv) {
   const std::string initrd =
       (fs::temp_directory_path() / ("tier-vm-" + std::to_string(getpid()) + ".cpio")).string();
 
+  const std::vector<std::string> accels = accelerators(args.accel);
   std::vector<std::string> q = {qemu_path.empty() ? qemu : qemu_path};
-  if (kvm_usable())
-    q.insert(q.end(), {"-accel", "kvm", "-cpu", "host"});
-  else
-    q.insert(q.end(), {"-accel", "tcg"});
   const auto numa = plan->qemu_args();
   q.insert(q.end(), numa.begin(), numa.end());
   q.insert(q.end(), {"-kernel", kernel.empty() ? "<kernel>" : kernel, "-initrd", initrd, "-append",
@@ -254,7 +295,11 @@ int main(int argc, char **argv) {
                      "-nodefaults", "-display", "none", "-serial", "stdio", "-monitor", "none",
                      "-net", "none", "-no-reboot"});
   if (args.print_args) {
-    for (size_t i = 0; i < q.size(); ++i) std::cout << (i ? " " : "") << vm::shell_quote(q[i]);
+    std::vector<std::string> shown = q;
+    const auto acc = accel_args(accels.front());
+    shown.insert(shown.begin() + 1, acc.begin(), acc.end());
+    for (size_t i = 0; i < shown.size(); ++i)
+      std::cout << (i ? " " : "") << vm::shell_quote(shown[i]);
     std::cout << "\n";
     return 0;
   }
@@ -281,17 +326,33 @@ int main(int argc, char **argv) {
     }
   }
 
-  vm::RunOptions ro;
-  ro.argv = q;
-  ro.timeout_s = args.timeout_s;
-  ro.marker = marker;
-  auto run = vm::run_vm(ro, std::cout);
+  Result<vm::RunResult> run = make_error(TIER_EINVAL, "no accelerator tried");
+  std::string used;
+  for (size_t i = 0; i < accels.size(); ++i) {
+    const bool last = i + 1 == accels.size();
+    vm::RunOptions ro;
+    ro.argv = q;
+    const auto acc = accel_args(accels[i]);
+    ro.argv.insert(ro.argv.begin() + 1, acc.begin(), acc.end());
+    ro.timeout_s = args.timeout_s;
+    ro.marker = marker;
+    if (!last) ro.start_deadline_s = std::min(args.accel_probe_s, args.timeout_s);
+    run = vm::run_vm(ro, std::cout);
+    used = accels[i];
+    if (!run || run->started || last) break;
+    std::cerr << "tier-vm: " << accels[i] << " did not start the guest ("
+              << (run->start_timed_out
+                      ? "no start line within " + std::to_string(int(ro.start_deadline_s)) + " s"
+                      : "QEMU exited with status " + std::to_string(run->qemu_status))
+              << "); trying " << accels[i + 1] << "\n";
+  }
   std::error_code ec;
   fs::remove(initrd, ec);
   if (!run) {
     std::cerr << "tier-vm: " << run.error().message << "\n";
     return kExitHarness;
   }
+  if (!args.quiet) std::cerr << "tier-vm: accelerator " << used << "\n";
   if (run->timed_out) {
     std::cerr << "tier-vm: time limit of " << args.timeout_s << " s reached; QEMU killed\n";
     return kExitTimeout;

@@ -36,6 +36,13 @@ int parse_marker_line(const std::string &line, const std::string &marker) {
   return v <= 255 ? v : -1;
 }
 
+bool is_start_line(const std::string &line, const std::string &marker) {
+  std::string l = line;
+  while (!l.empty() && (l.back() == '\r' || l.back() == '\n')) l.pop_back();
+  const std::string want = marker + " up";
+  return l.size() >= want.size() && l.compare(l.size() - want.size(), want.size(), want) == 0;
+}
+
 Result<RunResult> run_vm(const RunOptions &options, std::ostream &out) {
   if (options.argv.empty()) return make_error(TIER_EINVAL, "run_vm: no QEMU command");
   int fds[2];
@@ -67,10 +74,19 @@ Result<RunResult> run_vm(const RunOptions &options, std::ostream &out) {
 
   RunResult res;
   using clock = std::chrono::steady_clock;
-  auto deadline = start + std::chrono::duration_cast<clock::duration>(
-                              std::chrono::duration<double>(options.timeout_s));
+  auto after = [&](double s) {
+    return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
+  };
+  auto deadline = start + after(options.timeout_s);
+  const bool bounded_start = options.start_deadline_s > 0;
+  if (bounded_start) deadline = std::min(deadline, start + after(options.start_deadline_s));
   std::string pending;
   auto emit = [&](const std::string &line) {
+    if (!res.started && is_start_line(line, options.marker)) {
+      res.started = true;
+      if (bounded_start) deadline = start + after(options.timeout_s);
+      return;
+    }
     const int st = parse_marker_line(line, options.marker);
     if (st >= 0 && !res.marker_seen) {
       res.marker_seen = true;
@@ -91,7 +107,10 @@ Result<RunResult> run_vm(const RunOptions &options, std::ostream &out) {
   for (;;) {
     const auto now = clock::now();
     if (now >= deadline) {
-      if (!res.marker_seen) res.timed_out = true;
+      if (!res.started && bounded_start)
+        res.start_timed_out = true;
+      else if (!res.marker_seen)
+        res.timed_out = true;
       kill(pid, SIGKILL);
       killed = true;
       break;

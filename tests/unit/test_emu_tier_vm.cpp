@@ -168,6 +168,21 @@ TEST_CASE("tier-vm: newc archive entries are well formed and 4-byte aligned") {
         std::vector<std::string>{"a", "a/b", "a/b/file", "dev", "dev/console", "TRAILER!!!"});
 }
 
+TEST_CASE("tier-vm: /init announces its start before the command, with the run's marker") {
+  const std::string m = vm::make_marker();
+  CHECK(vm::is_start_line(m + " up", m));
+  CHECK(vm::is_start_line("[  0.9] x " + m + " up\r", m));
+  CHECK_FALSE(vm::is_start_line(m + " 0", m));
+  CHECK_FALSE(vm::is_start_line("TIER-VM-EXIT-0000000000000000 up", m));
+  vm::InitramfsSpec spec;
+  spec.marker = m;
+  spec.command = {"true"};
+  const std::string init = vm::init_script(spec);
+  const auto up = init.find("echo \"" + m + " up\"");
+  REQUIRE(up != std::string::npos);
+  CHECK(up < init.find("/tier-vm/command.sh"));
+}
+
 TEST_CASE("tier-vm: the exit marker is unique per run and parsed strictly") {
   const std::string m = vm::make_marker();
   CHECK(m != vm::make_marker());
