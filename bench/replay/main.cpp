@@ -1,17 +1,21 @@
 // main.cpp - tier-replay: replay a KV-cache trace or MoE popularity files through the placement
 // engine against every policy and Belady's optimum (docs/replay.md).
 //
+//   tier-replay --family SEEDS [--shapes a,b] [--fractions f,f] [--scale X] [--judge]
 //   tier-replay INPUT [--capacities N,N,...] [--policies a,b,...] [--json] [--plot out.png]
 //               [--bytes-per-token N] [--requests-per-epoch N] [--variant every2|odd|tail50]
 //               [--half-life H] [--steps N] [--tokens-per-step N] [--seed N] [--check] [--quiet]
 //
-// INPUT is a Mooncake-format .jsonl trace, a popularity .json file, or a directory of them.
+// INPUT is a Mooncake-format .jsonl trace, a popularity .json file, a directory of them, or
+// gen:SHAPE[:SEED], a workload of the synthetic family (generate.hpp).
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
+#include "family.hpp"
+#include "generate.hpp"
 #include "moe.hpp"
 #include "report.hpp"
 #include "trace.hpp"
@@ -22,8 +26,17 @@ namespace {
 
 constexpr const char *kUsage =
     "usage: tier-replay INPUT [options]\n"
-    "  INPUT                  Mooncake .jsonl trace, MoE popularity .json, or a directory of "
-    ".json\n"
+    "  INPUT                  Mooncake .jsonl trace, MoE popularity .json, a directory of "
+    ".json,\n"
+    "                         or gen:SHAPE[:SEED] (a synthetic workload; see --family)\n"
+    "  --family SEEDS         judge the default policy on every synthetic shape x seed (e.g. "
+    "1,2,3)\n"
+    "                         against first-touch, lru, lfu, arc, tpp on total modelled time\n"
+    "  --shapes a,b,...       with --family: only these shapes (default: all)\n"
+    "  --fractions f,f,...    with --family: capacities as fractions of distinct objects\n"
+    "                         (default 0.05,0.15,0.35)\n"
+    "  --scale X              with --family or gen:: workload size factor (default 1)\n"
+    "  --judge                with --family: exit 1 unless the bars are met\n"
     "  --capacities N,N,...   fast-tier capacities in objects (kv: 2000,8000,32000; moe: "
     "64,128,192)\n"
     "  --policies a,b,...     engine policies and 'optimum' (default: "
@@ -67,7 +80,9 @@ int main(int argc, char **argv) {
   std::string input, plot_path, variant;
   std::vector<uint64_t> capacities;
   std::vector<std::string> policies = {"first-touch", "lru", "lfu", "arc", "tpp", "heat", kOptimum};
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, judge = false;
+  FamilyOptions family;
+  bool family_mode = false;
   uint64_t bytes_per_token = kDefaultBytesPerToken, per_epoch = 1;
   MoeOptions moe;
   RunOptions run;
@@ -91,6 +106,35 @@ int main(int argc, char **argv) {
       json = true;
     } else if (a == "--quiet") {
       quiet = true;
+    } else if (a == "--family") {
+      if (!value(&v)) return fail("--family needs seeds");
+      family.seeds.clear();
+      for (const std::string &c : split(v)) {
+        if (!parse_u64(c, &n)) return fail("--family: bad seed '" + c + "'");
+        family.seeds.push_back(n);
+      }
+      if (family.seeds.empty()) return fail("--family needs seeds");
+      family_mode = true;
+    } else if (a == "--shapes") {
+      if (!value(&v)) return fail("--shapes needs a value");
+      family.shapes = split(v);
+    } else if (a == "--fractions") {
+      if (!value(&v)) return fail("--fractions needs a value");
+      family.fractions.clear();
+      for (const std::string &c : split(v)) {
+        char *end = nullptr;
+        const double f = std::strtod(c.c_str(), &end);
+        if (!end || *end || !(f > 0) || f > 1) return fail("--fractions: bad fraction '" + c + "'");
+        family.fractions.push_back(f);
+      }
+    } else if (a == "--scale") {
+      if (!value(&v)) return fail("--scale needs a value");
+      char *end = nullptr;
+      family.scale = std::strtod(v.c_str(), &end);
+      if (!end || *end || !(family.scale > 0) || family.scale > 100)
+        return fail("--scale: expected a number in (0, 100]");
+    } else if (a == "--judge") {
+      judge = true;
     } else if (a == "--check") {
       run.config.check = true;
     } else if (a == "--capacities") {
@@ -134,12 +178,33 @@ int main(int argc, char **argv) {
       return fail("more than one input: " + input + ", " + a);
     }
   }
+  if (family_mode) {
+    auto model = TimeModel::make();
+    if (!model) return fail(model.error().message);
+    family.config = run.config;
+    family.progress = !quiet;
+    for (const std::string &p : policies)
+      if (p == tier::policy::kDefaultPolicy) family.candidate = p;
+    auto verdict = run_family(family, *model, json, std::cout);
+    if (!verdict) return fail(verdict.error().message);
+    return judge && !verdict->pass() ? 1 : 0;
+  }
   if (input.empty()) return fail(std::string("no input\n") + kUsage);
 
   namespace fs = std::filesystem;
   Workload w;
   const bool is_dir = fs::is_directory(input);
-  if (is_dir || fs::path(input).extension() == ".json") {
+  if (input.rfind("gen:", 0) == 0) {
+    auto spec = parse_generated(input.substr(4));
+    if (!spec) return fail(spec.error().message);
+    spec->scale = family.scale;
+    auto g = generate(*spec);
+    if (!g) return fail(g.error().message);
+    w = std::move(*g);
+    if (capacities.empty())
+      for (double f : family.fractions)
+        capacities.push_back(std::max<uint64_t>(1, static_cast<uint64_t>(f * w.objects)));
+  } else if (is_dir || fs::path(input).extension() == ".json") {
     std::vector<std::string> files;
     if (is_dir) {
       for (const auto &e : fs::directory_iterator(input))

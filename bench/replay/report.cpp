@@ -103,12 +103,14 @@ void print_table(std::ostream &out, const Workload &w, const std::vector<Row> &r
       << " epochs)\n"
       << "model: " << model.describe() << "\n\n";
   out << std::left << std::setw(12) << "policy" << std::right << std::setw(9) << "capacity"
-      << std::setw(10) << "hit ratio" << std::setw(10) << "/optimum" << std::setw(14)
-      << "migrated GiB" << std::setw(12) << "memory s" << std::setw(12) << "migrate s"
+      << std::setw(10) << "total s" << std::setw(10) << "hit ratio" << std::setw(10) << "/optimum"
+      << std::setw(14) << "migrated GiB" << std::setw(12) << "memory s" << std::setw(12)
+      << "migrate s"
       << "\n";
   for (const Row &r : rows)
     out << std::left << std::setw(12) << r.policy << std::right << std::setw(9) << r.capacity
-        << std::fixed << std::setprecision(4) << std::setw(10) << r.hit_ratio << std::setw(10)
+        << std::fixed << std::setprecision(2) << std::setw(10) << r.time.total_s()
+        << std::setprecision(4) << std::setw(10) << r.hit_ratio << std::setw(10)
         << std::setprecision(3) << r.of_optimum << std::setw(14) << std::setprecision(1)
         << static_cast<double>(r.bytes_migrated) / (1ull << 30) << std::setw(12)
         << std::setprecision(2) << r.time.access_s << std::setw(12) << r.time.migration_s << "\n";
@@ -123,6 +125,8 @@ void print_json(std::ostream &out, const Workload &w, const std::vector<Row> &ro
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row &r = rows[i];
     out << (i ? ",\n  " : "\n  ") << "{\"policy\": " << json_string(r.policy)
+        << (r.policy == policy::kDefaultPolicy ? ", \"default\": true" : "")
+        << ", \"total_seconds\": " << std::setprecision(6) << std::fixed << r.time.total_s()
         << ", \"capacity\": " << r.capacity << ", \"references\": " << r.refs
         << ", \"hits\": " << r.hits << std::setprecision(6) << std::fixed
         << ", \"hit_ratio\": " << r.hit_ratio << ", \"of_optimum\": " << r.of_optimum
