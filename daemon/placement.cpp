@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "client/agent.hpp"
+#include "emu/cost_model.hpp"
 #include "heat/temperature.hpp"
 #include "migrate/rate_limit.hpp"
 #include "prim/os.hpp"
@@ -211,12 +212,8 @@ EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
       options_.budget_bytes_per_epoch ? options_.budget_bytes_per_epoch : UINT64_MAX;
   snap.policy_state = policy_state_;
   for (const Node &n : topology_.nodes) {
-    policy::NodeState s;
-    s.id = n.id;
-    s.tier = n.tier;
+    policy::NodeState s = emu::node_state(n);  // figures priced by the cost model
     s.capacity = n.capacity;
-    s.latency_ns = n.read_latency_ns.value;
-    s.bandwidth_mbps = n.read_bandwidth_mbps.value;
     snap.nodes.push_back(s);
   }
   client::apply_watermarks(&snap.nodes, options_.low_watermark, options_.high_watermark);

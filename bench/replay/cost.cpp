@@ -29,6 +29,8 @@ Result<TimeModel> TimeModel::make() {
   m.model_ = emu::make_cost_model(*topo);
   m.fast_ = topo->nodes.front().id;  // nodes are in tier order
   m.slow_ = topo->nodes.back().id;
+  m.fast_state_ = emu::node_state(topo->nodes.front());
+  m.slow_state_ = emu::node_state(topo->nodes.back());
   return m;
 }
 
@@ -52,6 +54,12 @@ Result<ModelledTime> TimeModel::time(const ReplayResult &r) const {
     t.migration_s = *up + *down;
   }
   return t;
+}
+
+void TimeModel::describe_nodes(ReplayConfig *config) const {
+  config->fast_figures = fast_state_;
+  config->slow_figures = slow_state_;
+  config->move = model_.migration();
 }
 
 std::string TimeModel::describe() const {

@@ -29,10 +29,13 @@ class TimeModel {
   int fast_node() const { return fast_; }
   int slow_node() const { return slow_; }
   std::string describe() const;
+  // The fast and capacity nodes' figures and the move costs, into the replay's snapshots.
+  void describe_nodes(ReplayConfig *config) const;
 
  private:
   emu::CostModel model_;
   int fast_ = -1, slow_ = -1;
+  policy::NodeState fast_state_, slow_state_;
 };
 
 }  // namespace tier::replay

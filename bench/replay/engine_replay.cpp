@@ -50,14 +50,17 @@ class Replayer {
   Replayer(const Workload &w, const policy::Policy &p, const ReplayConfig &c)
       : w_(w), policy_(p), c_(c), objs_(w.objects), half_life_(c.temperature.half_life_epochs) {
     const uint64_t fast = c.capacity_objects * w.object_bytes;
-    nodes_[0] = {kFast,
-                 0,
-                 fast,
-                 0,
-                 static_cast<uint64_t>(c.wm_low * static_cast<double>(fast)),
-                 static_cast<uint64_t>(c.wm_high * static_cast<double>(fast))};
-    const uint64_t all = std::max<uint64_t>(w.objects, 1) * w.object_bytes;
-    nodes_[1] = {kSlow, 1, all, 0, 0, 0};
+    nodes_[0] = c.fast_figures;
+    nodes_[0].id = kFast;
+    nodes_[0].tier = 0;
+    nodes_[0].capacity = fast;
+    nodes_[0].wm_low = static_cast<uint64_t>(c.wm_low * static_cast<double>(fast));
+    nodes_[0].wm_high = static_cast<uint64_t>(c.wm_high * static_cast<double>(fast));
+    nodes_[1] = c.slow_figures;
+    nodes_[1].id = kSlow;
+    nodes_[1].tier = 1;
+    nodes_[1].capacity = std::max<uint64_t>(w.objects, 1) * w.object_bytes;
+    snap_.move = c.move;
     r_.policy = p.name();
     r_.capacity_objects = c.capacity_objects;
   }

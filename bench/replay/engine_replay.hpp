@@ -40,6 +40,10 @@ struct ReplayConfig {
   double wm_high = 0.01;
   uint64_t budget_bytes = UINT64_MAX;  // per-epoch migration budget
   bool check = false;  // validate every snapshot and check every plan (slow; for tests)
+  // The two nodes' figures and the cost of a move, as the policy sees them in its snapshot
+  // (TimeModel::describe_nodes() fills them from the model that charges the replay).
+  policy::NodeState fast_figures, slow_figures;
+  policy::MoveCosts move;
 };
 
 struct ReplayResult {

@@ -71,6 +71,7 @@ Result<std::vector<Row>> run_all(const Workload &w, const RunOptions &o, const T
         if (!policy) return std::move(policy).error();
         ReplayConfig c = o.config;
         c.capacity_objects = cap;
+        model.describe_nodes(&c);
         auto r = replay(w, *policy, c);
         if (!r) return std::move(r).error();
         row.policy = name;

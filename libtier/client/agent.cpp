@@ -15,6 +15,7 @@
 #include "alloc/page_map.hpp"
 #include "alloc/runtime.hpp"
 #include "client/daemon_protocol.hpp"
+#include "emu/cost_model.hpp"
 #include "heat/source.hpp"
 #include "migrate/rate_limit.hpp"
 #include "prim/os.hpp"
@@ -299,16 +300,12 @@ std::vector<policy::NodeState> Agent::node_states() const {
   std::vector<policy::NodeState> out;
   for (int i = 0; i < rt_->nnodes; ++i) {
     const alloc::NodeState &ns = rt_->nodes[i];
-    policy::NodeState n;
-    n.id = ns.node.id;
-    n.tier = ns.node.tier;
+    policy::NodeState n = emu::node_state(ns.node);  // figures priced by the cost model
     n.capacity = ns.capacity.load(std::memory_order_relaxed);
     // Cached free runs are room: allocation and the emulated mover evict them when they need it.
     const uint64_t reserved = ns.reserved.load(std::memory_order_relaxed);
     const uint64_t cached = ns.cached.load(std::memory_order_relaxed);
     n.used = reserved > cached ? reserved - cached : 0;
-    n.latency_ns = ns.node.read_latency_ns.value;
-    n.bandwidth_mbps = ns.node.read_bandwidth_mbps.value;
     out.push_back(n);
   }
   apply_watermarks(&out, config_.low_watermark, config_.high_watermark);

@@ -3,6 +3,8 @@
 // Pure functions over immutable values; thread-safe.
 #include "emu/cost_model.hpp"
 
+#include "policy/move_cost.hpp"
+
 #include "topology/kind_defaults.hpp"
 
 #include <algorithm>
@@ -196,12 +198,19 @@ Result<double> CostModel::migration_seconds(int src, int dst, uint64_t bytes,
                                        " is not a power of two");
   if (src == dst || bytes == 0) return 0.0;
   // A page is read from the source and written to the destination by one kernel thread.
-  const double bw =
-      std::min({s->read_bandwidth_mbps, d->write_bandwidth_mbps, migration_.copy_bandwidth_mbps}) *
-      kMB;
-  const uint64_t pages = (bytes + page_bytes - 1) / page_bytes;
-  return static_cast<double>(bytes) / bw +
-         static_cast<double>(pages) * migration_.per_page_overhead_ns * 1e-9;
+  return policy::move_seconds(s->read_bandwidth_mbps, d->write_bandwidth_mbps, bytes, page_bytes,
+                              migration_);
+}
+
+policy::NodeState node_state(const Node &node) {
+  const NodeParams p = make_node_params(node);
+  policy::NodeState s;
+  s.id = node.id;
+  s.tier = node.tier;
+  s.latency_ns = p.read_latency_ns;
+  s.bandwidth_mbps = p.read_bandwidth_mbps;
+  s.write_bandwidth_mbps = p.write_bandwidth_mbps;
+  return s;
 }
 
 }  // namespace tier::emu

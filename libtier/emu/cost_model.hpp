@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "policy/snapshot.hpp"
 #include "topology/topology.hpp"
 
 namespace tier::emu {
@@ -82,10 +83,9 @@ struct Cost {
   double total_s = 0;
 };
 
-struct MigrationParams {
-  double copy_bandwidth_mbps = 11050;  // one kernel thread copying pages (calibrated)
-  double per_page_overhead_ns = 800;   // unmap, TLB shootdown, remap, page-table walk
-};
+// One kernel thread copying pages (calibrated), and per page: unmap, TLB shootdown, remap,
+// page-table walk. The placement engine plans with the same figures (policy/move_cost.hpp).
+using MigrationParams = policy::MoveCosts;
 
 class CostModel {
  public:
@@ -116,6 +116,11 @@ NodeParams kind_defaults(tier_node_kind kind);
 // falling back to the read ones before the kind defaults.
 NodeParams make_node_params(const Node &node);
 CostModel make_cost_model(const Topology &topology, MigrationParams migration = {});
+
+// A node's figures for the placement engine's snapshot (id and tier too; capacity, use and
+// watermarks are the caller's): the topology's own, or the kind's defaults where unknown, so
+// the cost-aware policy can price every move (make_node_params()).
+policy::NodeState node_state(const Node &node);
 
 // L(u) / L0 for the curve; u is clipped to [0, max_utilisation].
 double latency_factor(const LatencyCurve &curve, double utilisation);

@@ -1,23 +1,35 @@
-// heat_policy.cpp - the default policy, `heat`.
+// heat_policy.cpp - the default policy, `heat`: cost-aware placement by decayed heat.
 //
-// Units are ranked by heat density (decayed temperature per MiB). A log2 histogram of the
-// densities, weighted by bytes, gives each non-last tier a hot threshold: the density from
-// which the hottest movable bytes fill that tier and all faster ones, each node counted at
-// its capacity minus its headroom (wm_high), minus what is pinned or not tracked there (as
+// Units are ranked by their mean chunk temperature (decayed accesses per chunk). With the
+// decay's half-life h, a unit read at a steady rate has a temperature equal to the accesses
+// it receives in the next h / ln 2 epochs, so the temperature is the policy's forecast of the
+// accesses a move would make cheaper. Three rules follow (move_cost.hpp has the arithmetic):
+//  - a unit moves up from tier f to tier t only when that forecast reaches the break-even of
+//    the round trip f -> t -> f, priced from the nodes' bandwidths and the snapshot's move
+//    costs (on the `default` preset: ~6 accesses per chunk from the CXL pool to HBM, ~80 from
+//    DRAM to HBM);
+//  - a promotion evicts a victim only when it is hotter by the break-even of the exchange;
+//  - headroom (wm_high free in every non-last tier, demoting at wm_low) is kept only while it
+//    pays: while the data written into fast tiers is read again often enough (the median
+//    reuse of never-moved chunks there) to repay the demotion that frees its room.
+// Where any node's bandwidth is unknown, moves are not priced and only the next rule applies.
+// A log2 histogram of the keys, weighted by bytes, gives each non-last tier a hot threshold:
+// the key from which the hottest movable bytes fill that tier and all faster ones, each node
+// counted at its capacity minus its headroom, minus what is pinned or not tracked there (as
 // MEMTIS sizes its hot set to the fast tier). A unit wants the fastest tier whose threshold
-// it reaches; it cascades to the next one down when that tier will not take it.
+// (and break-even) it reaches; it cascades to the next one down when that tier will not take it.
 //
 // Against ping-pong: a unit moved within `cooldown_epochs` is neither promoted nor evicted,
-// and a promotion may evict only units whose density is below the candidate's by
-// `promote_margin`; units above a threshold that found no room simply stay where they are.
-// Demotion is lazy: fast tiers are relieved only when a node's free bytes fall below wm_low
-// (then down to wm_high), or to make room for a hotter unit. The planner enforces the byte
-// budget, capacities, pinning, whole-object moves, and demotions before promotions.
+// and a promotion may evict only units whose key is below the candidate's by `promote_margin`
+// (and by the break-even). The planner enforces the byte budget, capacities, pinning,
+// whole-object moves, and demotions before promotions.
 //
 // Thread-safety: a pure function of its arguments.
+#include <algorithm>
 #include <cmath>
 
 #include "heat/temperature.hpp"
+#include "policy/move_cost.hpp"
 #include "policy/planner.hpp"
 #include "policy/policy.hpp"
 
@@ -25,13 +37,41 @@ namespace tier::policy {
 
 namespace {
 
+// Whether keeping free room in the fast tiers repays the demotions that make it. The data that
+// room receives is new data, so the estimate is what new data has received so far: the median
+// accesses, after its first, of the chunks on non-last tiers that were never moved (they were
+// placed there when written). Headroom pays when that reuse repays a one-way demotion from the
+// fastest tier to the next (the room's next occupant saves each of its reads). No such chunks
+// yet (a cold start): no evidence for demoting, so none.
+bool headroom_pays(const Snapshot &s, const Planner &p) {
+  if (p.tier_count() < 2) return false;
+  std::vector<int8_t> fast(65536, 0);
+  for (int n = 0; n < p.node_count(); ++n)
+    fast[p.node(n).id] = p.tier_of_node(n) < p.tier_count() - 1;
+  std::vector<uint64_t> reuse;
+  for (const ChunkInfo &c : s.chunks)
+    if (fast[c.node] && c.last_move_epoch == 0 && c.total_accesses > 0)
+      reuse.push_back(c.total_accesses - 1);
+  if (reuse.empty()) return false;
+  // The median: a few long-lived hot chunks (a system prompt) say nothing of new data.
+  auto mid = reuse.begin() + static_cast<std::ptrdiff_t>(reuse.size() / 2);
+  std::nth_element(reuse.begin(), mid, reuse.end());
+  const NodeState &top = p.node(p.nodes_of_tier(0).front());
+  const NodeState &next = p.node(p.nodes_of_tier(1).front());
+  const uint64_t page = std::max<uint64_t>(s.move.page_bytes, 4096);
+  const double demote = move_seconds(top.bandwidth_mbps, write_mbps(next), page, page, s.move) /
+                        static_cast<double>(page);
+  const double saving = access_saving_per_byte(next, top);
+  return saving > 0 && static_cast<double>(*mid) * saving > demote;
+}
+
 void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
   // Capacity each non-last tier offers to movable tracked data: computed in the pass that
   // builds the units (the node indexes are the planner's, known before any unit is built).
   std::vector<int64_t> tracked(s.nodes.size(), 0), fixed(s.nodes.size(), 0);
   heat::LogHistogram hist;
   Planner p(s, [&](uint32_t, const Unit &u, float &key) {
-    key = static_cast<float>(u.density());
+    key = u.count ? u.heat / static_cast<float>(u.count) : 0.0f;
     // A split unit (a move carried out only in part) is counted on its first chunk's node;
     // the threshold is an estimate either way, and the planner's accounting is exact.
     tracked[u.node] += static_cast<int64_t>(u.bytes);
@@ -54,16 +94,44 @@ void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
     if (cumulative > 0) threshold[t] = hist.hot_threshold(static_cast<uint64_t>(cumulative));
   }
 
+  // Priced moves: with every node's bandwidth known, a unit moves up only when the accesses
+  // it is expected to receive there repay the round trip (break_even_accesses()), and evicts
+  // only a victim colder by what the exchange costs. Without figures, only the thresholds.
+  std::vector<double> break_even(static_cast<size_t>(tiers) * tiers, INFINITY);
+  std::vector<double> evict_margin(tiers, 0);
+  const bool priced = std::all_of(s.nodes.begin(), s.nodes.end(),
+                                  [](const NodeState &n) { return n.bandwidth_mbps > 0; });
+  if (priced) {
+    auto first = [&](int t) -> const NodeState & { return p.node(p.nodes_of_tier(t).front()); };
+    for (int f = 0; f < tiers; ++f)
+      for (int t = 0; t < f; ++t)
+        break_even[f * tiers + t] = break_even_accesses(first(f), first(t), s.move);
+    for (int t = 0; t + 1 < tiers; ++t)
+      evict_margin[t] = break_even_accesses(first(t + 1), first(t), s.move);
+  }
+
   // A unit wants the fastest tier whose threshold its key reaches: exchange() works that out
   // in its pass over the units (no heat: never worth a move up).
   ExchangeRules rules;
   rules.want_threshold = threshold.data();
+  if (priced) {
+    rules.move_threshold = break_even.data();
+    rules.evict_margin = evict_margin.data();
+  }
   rules.margin = params.promote_margin;
   rules.cooldown = params.cooldown_epochs;
   rules.evict = true;
   rules.pressure_below = Mark::kLow;
   rules.pressure_restore = Mark::kHigh;
   rules.keep = Mark::kHigh;
+  if (priced && !headroom_pays(s, p)) {
+    // Headroom is room for new data: a demotion buys it, and only data written there later
+    // and read again repays that demotion. Where it does not, keep none (and demote nothing
+    // to make it): data stays where it is until a hotter unit repays an exchange.
+    rules.pressure_below = Mark::kZero;
+    rules.pressure_restore = Mark::kZero;
+    rules.keep = Mark::kZero;
+  }
   exchange(p, rules);
   *out = p.finish();
 }

@@ -169,6 +169,13 @@ class Exchange {
   // keys and wants (13 bytes a unit) rather than the 32-byte units, and appends victims
   // without a branch: every unit's entry is written at its node's end, which moves on only
   // when it is a victim (each node's array is sized to its units first).
+  // The least key with which a unit on tier `from` wants tier t (with want_threshold).
+  double want_key(int from, int t) const {
+    const double sized = rules_.want_threshold[t];
+    if (!rules_.move_threshold) return sized;
+    return std::max(sized, rules_.move_threshold[from * tiers_ + t]);
+  }
+
   void build_victims_and_candidates() {
     smallest_ = UINT64_MAX;
     const int last = tiers_ - 1;
@@ -186,7 +193,7 @@ class Exchange {
       victims_[m].resize(victim_node[m] ? p_.units_on(m) + 1 : 1);
       vend[m] = victims_[m].data();
       if (threshold)
-        for (int t = 0; t < tier; ++t) cand_from[m] = std::min(cand_from[m], threshold[t]);
+        for (int t = 0; t < tier; ++t) cand_from[m] = std::min(cand_from[m], want_key(tier, t));
     }
     const UnitBrief *brief = p_.briefs().data();
     int8_t *want = want_.data();
@@ -215,7 +222,8 @@ class Exchange {
       if (cand) {
         if (threshold) {  // the fastest tier whose threshold the key reaches
           int t = 0;
-          while (!(k >= threshold[t])) ++t;
+          const int from = tier_of_node[b.node];
+          while (!(k >= want_key(from, t))) ++t;
           want[u] = static_cast<int8_t>(t);
         }
         cands_.push_back(Ranked{k, u});
@@ -293,10 +301,11 @@ class Exchange {
       }
   }
 
-  bool evictable_for(uint32_t c, int w) const {
+  bool evictable_for(uint32_t c, int w, int t) const {
     if (w < 0) return false;
     const double kc = key_[c], kw = key_[static_cast<uint32_t>(w)];
-    return kc > kw && kc > kw * (1.0 + rules_.margin);
+    const double add = rules_.evict_margin ? rules_.evict_margin[t] : 0;
+    return kc > kw && kc > kw * (1.0 + rules_.margin) && kc > kw + add;
   }
 
   // Tries to bring candidate c into tier t; sets closed_[t] when no later (lower-key)
@@ -320,7 +329,7 @@ class Exchange {
     for (int n : p_.nodes_of_tier(t)) {
       const uint64_t cost = p_.cost(u, n);
       const int64_t need = static_cast<int64_t>(cost + p_.mark(n, keep)) - p_.free(n);
-      if (!evictable_for(c, top_victim(n))) continue;
+      if (!evictable_for(c, top_victim(n), t)) continue;
       any_victim = true;
       // Choose victims before moving any, so a promotion that cannot complete evicts nothing.
       std::vector<uint32_t> taken;
@@ -328,7 +337,7 @@ class Exchange {
       uint64_t bytes = cost;
       while (freed < need) {
         const int w = top_victim(n);
-        if (!evictable_for(c, w)) break;
+        if (!evictable_for(c, w, t)) break;
         pop_victim(n);
         taken.push_back(static_cast<uint32_t>(w));
         freed += static_cast<int64_t>(units_[w].bytes);

@@ -245,6 +245,13 @@ struct ExchangeRules {
   // the fastest tier t with key >= want_threshold[t], and planner.wants() is not read. The
   // wants are then worked out in exchange()'s own pass over the units instead of one more.
   const double *want_threshold = nullptr;
+  // Cost-aware rules, read only with want_threshold (nullptr = none). move_threshold holds
+  // tier_count()^2 values: [f * tier_count() + t] is the least key with which a unit on tier f
+  // may move up to tier t (a move must repay its cost: move_cost.hpp). evict_margin (one per
+  // tier) is what a candidate's key must exceed a victim's by to evict it from tier t: the
+  // exchange must repay the candidate's promotion and the victim's demotion.
+  const double *move_threshold = nullptr;
+  const double *evict_margin = nullptr;
 };
 
 // Runs the two passes on `planner`. planner.keys()[u] ranks unit u (higher = faster tier);

@@ -42,10 +42,22 @@ struct NodeState {
   uint64_t used = 0;      // bytes placed there now (tracked chunks and anything else)
   uint64_t wm_low = 0;
   uint64_t wm_high = 0;
-  double latency_ns = 0;      // read latency, 0 = unknown (informational for now)
-  double bandwidth_mbps = 0;  // read bandwidth, 0 = unknown
+  double latency_ns = 0;            // read latency, 0 = unknown (informational for now)
+  double bandwidth_mbps = 0;        // read bandwidth (MB/s), 0 = unknown
+  double write_bandwidth_mbps = 0;  // write bandwidth (MB/s), 0 = the read figure
 
   uint64_t free_bytes() const { return used >= capacity ? 0 : capacity - used; }
+};
+
+// What moving a chunk costs besides the two nodes' bandwidths: one kernel thread copies pages
+// (move_pages(2), or the emulated mover's copy) at `copy_bandwidth_mbps` and pays
+// `per_page_overhead_ns` per page for unmap, TLB shootdown and remap. The defaults are the
+// calibration of the emulation's cost model (docs/emulation.md: ~11 GB/s with 2 MiB pages,
+// ~3.5 GB/s with 4 KiB pages on a two-socket server), which uses this same struct.
+struct MoveCosts {
+  double copy_bandwidth_mbps = 11050;
+  double per_page_overhead_ns = 800;
+  uint64_t page_bytes = 2u << 20;  // pages moves are made in (THP-sized chunks)
 };
 
 struct Snapshot {
@@ -56,6 +68,7 @@ struct Snapshot {
   // A policy's scalar memory (ARC's adaptive target), carried from the previous Plan's
   // `policy_state`; 0 on the first epoch. Policies that need none ignore it.
   double policy_state = 0;
+  MoveCosts move;  // what a move costs (move_cost.hpp)
 };
 
 enum class Reason : uint8_t {
