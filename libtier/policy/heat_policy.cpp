@@ -26,6 +26,7 @@
 //
 // Thread-safety: a pure function of its arguments.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "heat/temperature.hpp"
@@ -37,32 +38,39 @@ namespace tier::policy {
 
 namespace {
 
+// Reuse of never-moved units, by node: a count per reuse (accesses after the first), the last
+// bucket holding kReuseCap and more. Filled in the pass that builds the units.
+constexpr uint32_t kReuseCap = 63;
+using ReuseCounts = std::vector<std::array<uint64_t, kReuseCap + 1>>;
+
 // Whether keeping free room in the fast tiers repays the demotions that make it. The data that
 // room receives is new data, so the estimate is what new data has received so far: the median
-// accesses, after its first, of the chunks on non-last tiers that were never moved (they were
-// placed there when written). Headroom pays when that reuse repays a one-way demotion from the
-// fastest tier to the next (the room's next occupant saves each of its reads). No such chunks
-// yet (a cold start): no evidence for demoting, so none.
-bool headroom_pays(const Snapshot &s, const Planner &p) {
+// accesses, after its first, of the units on non-last tiers that were never moved (they were
+// placed there when written; a unit counts its first chunk). Headroom pays when that reuse
+// repays a one-way demotion from the fastest tier to the next (the room's next occupant saves
+// each of its reads). No such units yet (a cold start): no evidence for demoting, so none.
+bool headroom_pays(const Snapshot &s, const Planner &p, const ReuseCounts &reuse) {
   if (p.tier_count() < 2) return false;
-  std::vector<int8_t> fast(65536, 0);
+  std::array<uint64_t, kReuseCap + 1> sum{};
+  uint64_t units = 0;
   for (int n = 0; n < p.node_count(); ++n)
-    fast[p.node(n).id] = p.tier_of_node(n) < p.tier_count() - 1;
-  std::vector<uint64_t> reuse;
-  for (const ChunkInfo &c : s.chunks)
-    if (fast[c.node] && c.last_move_epoch == 0 && c.total_accesses > 0)
-      reuse.push_back(c.total_accesses - 1);
-  if (reuse.empty()) return false;
-  // The median: a few long-lived hot chunks (a system prompt) say nothing of new data.
-  auto mid = reuse.begin() + static_cast<std::ptrdiff_t>(reuse.size() / 2);
-  std::nth_element(reuse.begin(), mid, reuse.end());
+    if (p.tier_of_node(n) < p.tier_count() - 1)
+      for (uint32_t r = 0; r <= kReuseCap; ++r) {
+        sum[r] += reuse[n][r];
+        units += reuse[n][r];
+      }
+  if (units == 0) return false;
+  // The median: a few long-lived hot units (a system prompt) say nothing of new data.
+  uint32_t median = 0;
+  for (uint64_t seen = sum[0]; seen * 2 <= units && median < kReuseCap; seen += sum[++median]) {
+  }
   const NodeState &top = p.node(p.nodes_of_tier(0).front());
   const NodeState &next = p.node(p.nodes_of_tier(1).front());
   const uint64_t page = std::max<uint64_t>(s.move.page_bytes, 4096);
   const double demote = move_seconds(top.bandwidth_mbps, write_mbps(next), page, page, s.move) /
                         static_cast<double>(page);
   const double saving = access_saving_per_byte(next, top);
-  return saving > 0 && static_cast<double>(*mid) * saving > demote;
+  return saving > 0 && static_cast<double>(median) * saving > demote;
 }
 
 void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
@@ -70,8 +78,14 @@ void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
   // builds the units (the node indexes are the planner's, known before any unit is built).
   std::vector<int64_t> tracked(s.nodes.size(), 0), fixed(s.nodes.size(), 0);
   heat::LogHistogram hist;
+  ReuseCounts reuse(s.nodes.size());
+  for (auto &r : reuse) r.fill(0);
   Planner p(s, [&](uint32_t, const Unit &u, float &key) {
     key = u.count ? u.heat / static_cast<float>(u.count) : 0.0f;
+    if (u.last_move_epoch == 0) {
+      const uint64_t total = s.chunks[u.first].total_accesses;
+      if (total > 0) ++reuse[u.node][std::min<uint64_t>(total - 1, kReuseCap)];
+    }
     // A split unit (a move carried out only in part) is counted on its first chunk's node;
     // the threshold is an estimate either way, and the planner's accounting is exact.
     tracked[u.node] += static_cast<int64_t>(u.bytes);
@@ -124,7 +138,7 @@ void plan_heat(const Snapshot &s, const PolicyParams &params, Plan *out) {
   rules.pressure_below = Mark::kLow;
   rules.pressure_restore = Mark::kHigh;
   rules.keep = Mark::kHigh;
-  if (priced && !headroom_pays(s, p)) {
+  if (priced && !headroom_pays(s, p, reuse)) {
     // Headroom is room for new data: a demotion buys it, and only data written there later
     // and read again repays that demotion. Where it does not, keep none (and demote nothing
     // to make it): data stays where it is until a hotter unit repays an exchange.
