@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "policy/move_cost.hpp"
 #include "policy/policy.hpp"
 #include "policy/simulator.hpp"
 #include "policy/snapshot.hpp"

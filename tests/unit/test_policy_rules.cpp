@@ -2,6 +2,7 @@
 // the defining behaviour of each baseline.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -256,4 +257,84 @@ TEST_CASE("tpp: demotes the least recently used below the high watermark") {
 TEST_CASE("first-touch never moves anything") {
   Snapshot s = random_snapshot(3);
   REQUIRE(named("first-touch").plan(s)->moves.empty());
+}
+
+namespace {
+// Two priced nodes: HBM (1000 GB/s) over a CXL pool (32 GB/s), the `default` preset's ends.
+Snapshot priced_world(size_t fast_chunks, size_t n) {
+  Snapshot s = world({{fast_chunks}, {1000}}, n, 1);
+  s.nodes[0].bandwidth_mbps = 1000000;
+  s.nodes[1].bandwidth_mbps = 32000;
+  s.epoch = 40;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("move cost: the break-even is the round trip over the saving per access") {
+  Snapshot s = priced_world(4, 1);
+  const double k = break_even_accesses(s.nodes[1], s.nodes[0], s.move);
+  // Saving 1/32 - 1/1000 ns per byte; round trip 2 x (1/11.05 ns + 800 ns / 2 MiB) per byte.
+  const double saving = 1 / 32e9 - 1 / 1e12;
+  const double trip = 2 * (1 / 11.05e9 + 800e-9 / double(kChunk));
+  CHECK(k == Approx(trip / saving).epsilon(1e-9));
+  CHECK(k > 5.9);
+  CHECK(k < 6.1);
+  CHECK(std::isinf(break_even_accesses(s.nodes[0], s.nodes[1], s.move)));  // never pays down
+  s.nodes[0].bandwidth_mbps = 0;                                           // unknown: no price
+  CHECK(std::isinf(break_even_accesses(s.nodes[1], s.nodes[0], s.move)));
+}
+
+TEST_CASE("heat: a promotion that cannot repay its round trip is not made") {
+  Snapshot s = priced_world(4, 2);
+  s.chunks[0].temperature = 4;   // below the ~6 accesses a pool -> HBM round trip costs
+  s.chunks[1].temperature = 12;  // above it
+  auto plan = named("heat").plan(s);
+  REQUIRE(plan.ok());
+  REQUIRE(check_plan(s, *plan).ok());
+  REQUIRE(plan->moves.size() == 1);
+  CHECK(plan->moves[0].chunk == 101);
+  CHECK(plan->moves[0].to == 0);
+  // Unpriced nodes (no bandwidth figures): the hot threshold alone, so both move.
+  s.nodes[0].bandwidth_mbps = 0;
+  plan = named("heat").plan(s);
+  REQUIRE(plan.ok());
+  CHECK(plan->moves.size() == 2);
+}
+
+TEST_CASE("heat: an exchange must repay the promotion and the demotion it forces") {
+  Snapshot s = priced_world(1, 2);
+  place(s, 0, 0);
+  s.chunks[0].temperature = 10;
+  s.chunks[1].temperature = 15;  // 50% hotter (past the margin), but only 5 accesses more
+  auto plan = named("heat").plan(s);
+  REQUIRE(plan.ok());
+  CHECK(plan->moves.empty());
+  s.chunks[1].temperature = 20;  // 10 accesses more: repays both moves
+  plan = named("heat").plan(s);
+  REQUIRE(plan.ok());
+  REQUIRE(check_plan(s, *plan).ok());
+  REQUIRE(plan->moves.size() == 2);
+  CHECK(plan->moves[0].reason == Reason::kDemote);
+  CHECK(plan->moves[1].chunk == 101);
+}
+
+TEST_CASE("heat: headroom is kept only while new data is read again enough to repay it") {
+  // HBM of 10 chunks with wm_low 2 / wm_high 3, full of never-moved chunks written there.
+  Snapshot s = world({{10, 2, 3}, {1000}}, 10, 0);
+  s.nodes[0].bandwidth_mbps = 1000000;
+  s.nodes[1].bandwidth_mbps = 32000;
+  s.epoch = 40;
+  for (auto &c : s.chunks) {
+    c.temperature = 1;
+    c.total_accesses = 1;  // read once, never again: room for more such data does not pay
+  }
+  auto plan = named("heat").plan(s);
+  REQUIRE(plan.ok());
+  CHECK(plan->moves.empty());
+  for (auto &c : s.chunks) c.total_accesses = 10;  // new data is read 9 more times: it pays
+  plan = named("heat").plan(s);
+  REQUIRE(plan.ok());
+  REQUIRE(check_plan(s, *plan).ok());
+  CHECK(plan->moves.size() == 3);  // demoted down to wm_high free
+  for (const Move &m : plan->moves) CHECK(m.reason == Reason::kPressure);
 }
