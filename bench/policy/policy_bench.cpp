@@ -39,6 +39,9 @@ const policy::Snapshot &big_snapshot() {
     policy::Snapshot snap;
     snap.epoch = 1000;
     const uint64_t caps[3] = {64ull << 30, 512ull << 30, 4ull << 40};
+    // The `default` preset's read bandwidths (MB/s), so `heat` prices its moves as it does in
+    // tierd and the agent.
+    const double read_mbps[3] = {1000000, 300000, 64000};
     for (int t = 0; t < 3; ++t) {
       policy::NodeState n;
       n.id = t;
@@ -46,6 +49,7 @@ const policy::Snapshot &big_snapshot() {
       n.capacity = caps[t];
       n.wm_low = caps[t] / 100;
       n.wm_high = caps[t] / 50;
+      n.bandwidth_mbps = read_mbps[t];
       snap.nodes.push_back(n);
     }
     uint64_t x = 42;
