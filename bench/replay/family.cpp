@@ -41,14 +41,14 @@ Result<FamilyVerdict> run_family(const FamilyOptions &o, const TimeModel &model,
         run.config = o.config;
         auto rows = run_all(*w, run, model);
         if (!rows) return std::move(rows).error();
-        const Row *best = nullptr, *cand = nullptr, *ft = nullptr;
-        for (const Row &r : *rows) {
-          if (r.policy == candidate)
-            cand = &r;
-          else if (!best || r.time.total_s() < best->time.total_s())
-            best = &r;
-          if (r.policy == "first-touch") ft = &r;
+        // The candidate's row is the last (it may also be one of the baselines).
+        const Row *cand = &rows->back(), *best = nullptr, *ft = nullptr;
+        for (size_t r = 0; r + 1 < rows->size(); ++r) {
+          const Row &row = (*rows)[r];
+          if (!best || row.time.total_s() < best->time.total_s()) best = &row;
+          if (row.policy == "first-touch") ft = &row;
         }
+        if (!best) return make_error(TIER_EINVAL, "family: no baseline to judge against");
         const double ratio = cand->time.total_s() / best->time.total_s();
         ++v.rows;
         v.worst_ratio = std::max(v.worst_ratio, ratio);

@@ -5,6 +5,12 @@ set(replay_core_dir ${PROJECT_SOURCE_DIR}/bench/replay)
 set(replay_core
   ${replay_core_dir}/workload.cpp ${replay_core_dir}/moe.cpp ${replay_core_dir}/belady.cpp
   ${replay_core_dir}/engine_replay.cpp)
+# The synthetic family, its judge and the time model (which links the emulation cost model).
+tier_add_test(NAME unit_replay_generate
+  SOURCES test_replay_generate.cpp ${replay_core} ${replay_core_dir}/generate.cpp
+    ${replay_core_dir}/family.cpp ${replay_core_dir}/cost.cpp ${replay_core_dir}/report.cpp
+  LABELS unit LIBS tier_workloads tier_static)
+target_include_directories(unit_replay_generate PRIVATE ${replay_core_dir})
 tier_add_test(NAME unit_replay
   SOURCES test_replay_trace.cpp test_replay_engine.cpp ${replay_core}
   LABELS unit LIBS tier_workloads tier_static)
