@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "config.hpp"
+#include "common/text_file.hpp"
 #include "config_keys.hpp"
 #include "tier/tier.h"
 
@@ -98,19 +99,6 @@ Status apply(Config &config, const ConfigLoader::Override &o) {
   return {};
 }
 
-Result<std::string> read_file(const std::string &path) {
-  FILE *f = std::fopen(path.c_str(), "rb");
-  if (!f) return make_error(TIER_ECONFIG, path + ": cannot open: " + std::strerror(errno));
-  std::string text;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  int err = std::ferror(f) ? errno : 0;
-  std::fclose(f);
-  if (err) return make_error(TIER_ECONFIG, path + ": cannot read: " + std::strerror(err));
-  return text;
-}
-
 }  // namespace
 
 Result<ConfigLoader> ConfigLoader::from_args(int argc, char **argv) {
@@ -177,7 +165,7 @@ Result<Config> ConfigLoader::load() const {
   }
   Config config;
   if (!path.empty()) {
-    Result<std::string> text = read_file(path);
+    Result<std::string> text = read_text_file(path, TIER_ECONFIG);
     if (!text) return std::move(text).error();
     Result<Config> parsed = parse_config_text(*text, path);
     if (!parsed) return parsed;

@@ -16,6 +16,7 @@
 
 #include "topology/kind_defaults.hpp"
 #include "topology/size_parse.hpp"
+#include "common/text_file.hpp"
 #include "topology/topology.hpp"
 
 namespace tier {
@@ -322,15 +323,9 @@ Result<Topology> parse_topology_toml(const std::string &text, const std::string 
 }
 
 Result<Topology> load_topology_file(const std::string &path, const Topology &machine) {
-  std::ifstream in(path);
-  if (!in) {
-    int err = errno ? errno : ENOENT;
-    return Error{TIER_ETOPOLOGY, err,
-                 "cannot read topology file " + path + ": " + std::strerror(err)};
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_topology_toml(ss.str(), path, machine);
+  auto text = read_text_file(path, TIER_ETOPOLOGY, "topology file");
+  if (!text) return std::move(text).error();
+  return parse_topology_toml(*text, path, machine);
 }
 
 }  // namespace tier

@@ -179,6 +179,15 @@ TEST_CASE("a file named by --config must exist and be readable; errors name it",
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == missing + ": cannot open: No such file or directory");
 
+  // An endless file (tierd --config /dev/zero) is refused at 1 MiB instead of read whole.
+  Argv z({"--config", "/dev/zero"});
+  auto zero = ConfigLoader::from_args(z.argc(), z.argv());
+  REQUIRE(zero.ok());
+  auto zr = zero->load();
+  REQUIRE_FALSE(zr.ok());
+  CHECK(zr.error().message ==
+        "/dev/zero: refused: larger than 1048576 bytes (is it the file you meant?)");
+
   // A flag's check also runs after a file: the file's line is not blamed for a flag.
   std::string path = dir.write("tierd.toml", "\n\n[metrics]\nport = -1\n");
   Argv b({"--config", path, "--metrics=9000"});

@@ -176,3 +176,13 @@ TEST_CASE("capacities parse in binary and decimal units and as shares") {
   CHECK(format_bytes(16ull << 30) == "16.0 GiB");
   CHECK(format_bytes(100) == "100 B");
 }
+
+TEST_CASE("an endless or huge topology file is refused after 1 MiB, not read whole") {
+  // /dev/zero never ends: reading it whole exhausted memory (bad_alloc) before.
+  auto t = load_topology_file("/dev/zero", small_machine());
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.error().status == TIER_ETOPOLOGY);
+  CHECK(t.error().message ==
+        "cannot read topology file /dev/zero: larger than 1048576 bytes (is it the file you "
+        "meant?)");
+}
