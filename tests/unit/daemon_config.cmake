@@ -15,3 +15,7 @@ add_test(NAME unit_daemon_unit_verify
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/verify_unit.sh ${PROJECT_BINARY_DIR}/daemon/tierd.service
     $<TARGET_FILE:${tier_unit_exec}>)
 set_tests_properties(unit_daemon_unit_verify PROPERTIES LABELS unit SKIP_RETURN_CODE 77 TIMEOUT 60)
+# The installed unit names the installed tierd: the daemon directory installed into a DESTDIR.
+add_test(NAME unit_daemon_unit_install
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check_unit_install.sh ${PROJECT_BINARY_DIR})
+set_tests_properties(unit_daemon_unit_install PROPERTIES LABELS unit TIMEOUT 60)
