@@ -91,7 +91,7 @@ Server::~Server() {
   metrics_endpoint_.reset();  // stops civetweb's threads before anything they could reach goes
   conns_.clear();
   if (ring_ready_) io_uring_queue_exit(&ring_);
-  for (int fd : {listen_fd_, timer_fd_, signal_fd_})
+  for (int fd : {listen_fd_, timer_fd_, signal_fd_, watchdog_fd_})
     if (fd >= 0) ::close(fd);
 }
 
@@ -131,6 +131,12 @@ Status Server::setup() {
   timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
   if (timer_fd_ < 0) return os_error("timerfd_create");
   rearm_timer_interval();
+  // systemd's watchdog (WatchdogSec in tierd.service) hears from the loop on a timer of its
+  // own: tied to epochs, an epoch_ms of half WatchdogSec or more would get tierd killed.
+  uint64_t watchdog_period_usec = 0;
+  Result<int> watchdog = open_watchdog_timer(&watchdog_period_usec);
+  if (!watchdog) return std::move(watchdog).error();
+  watchdog_fd_ = *watchdog;
 
   const std::string &path = options_.socket_path;
   sockaddr_un addr{};
@@ -172,6 +178,9 @@ Status Server::setup() {
                                           : " (real NUMA: move_pages)") +
                   "; policy " + placement_->policy_name() + "; epoch " +
                   std::to_string(options_.epoch_ms) + " ms");
+  if (watchdog_fd_ >= 0)
+    log("info", "systemd watchdog: WATCHDOG=1 every " +
+                    std::to_string(watchdog_period_usec / 1000) + " ms");
   return {};
 }
 
@@ -219,6 +228,12 @@ void Server::arm_timer() {
   timer_armed_ = true;
 }
 
+void Server::arm_watchdog() {
+  io_uring_sqe *s = sqe();
+  io_uring_prep_read(s, watchdog_fd_, &watchdog_value_, sizeof watchdog_value_, 0);
+  io_uring_sqe_set_data64(s, pack(static_cast<uint8_t>(Op::kWatchdog), 0));
+}
+
 void Server::arm_signal() {
   io_uring_sqe *s = sqe();
   io_uring_prep_read(s, signal_fd_, siginfo_, sizeof(signalfd_siginfo), 0);
@@ -244,6 +259,7 @@ int Server::run() {
   arm_accept();
   arm_timer();
   arm_signal();
+  if (watchdog_fd_ >= 0) arm_watchdog();
   while (!(stopping_ && conns_.empty())) {
     int e = io_uring_submit_and_wait(&ring_, 1);
     if (e < 0 && e != -EINTR) {
@@ -285,9 +301,6 @@ int Server::run() {
                                std::to_string(s.moves_issued) + " moves, " +
                                std::to_string(s.chunks) + " chunks, " +
                                std::to_string(s.epoch_ns / 1000) + " us");
-            // systemd's watchdog (WatchdogSec in tierd.service) hears from the loop itself,
-            // so a wedged loop is restarted; a no-op outside systemd.
-            notify_watchdog();
             arm_timer();
           }
           break;
@@ -300,6 +313,18 @@ int Server::run() {
           if (c) {
             finish_op(c);
             if (!c->closing) close_conn(c, "process exited");
+          }
+          break;
+        case Op::kWatchdog:
+          // Also while draining connections at a stop: the loop still runs. A failed read
+          // ends the pings, and systemd then restarts a tierd whose loop it cannot vouch for.
+          if (res == static_cast<int>(sizeof watchdog_value_)) {
+            notify_watchdog();
+            arm_watchdog();
+          } else {
+            log("error", std::string("watchdog timer: ") +
+                             (res < 0 ? std::strerror(-res) : "short read") +
+                             "; no more WATCHDOG=1");
           }
           break;
         case Op::kCancel:

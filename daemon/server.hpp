@@ -2,11 +2,12 @@
 //
 // Everything tierd waits for is an io_uring operation whose user_data names its kind and its
 // connection: accept on the listening socket, recvmsg on each connection (with SCM_RIGHTS
-// room for the hello's memfd), a read of the epoch timerfd, a read of the signalfd (SIGTERM /
-// SIGINT: drain and exit; SIGHUP: reload), and a poll of each client's pidfd (the client
-// exited, even if its socket is still held by a child). Replies are small and sent
-// synchronously with MSG_DONTWAIT; a peer that does not read them loses them, never blocks
-// tierd.
+// room for the hello's memfd), a read of the epoch timerfd, a read of the watchdog timerfd
+// (under systemd's watchdog only: WATCHDOG=1 every WATCHDOG_USEC / 2, whatever epoch_ms is),
+// a read of the signalfd (SIGTERM / SIGINT: drain and exit; SIGHUP: reload), and a poll of
+// each client's pidfd (the client exited, even if its socket is still held by a child).
+// Replies are small and sent synchronously with MSG_DONTWAIT; a peer that does not read them
+// loses them, never blocks tierd.
 //
 // A connection is closed by cancelling its operations and closing its descriptors when the
 // last one has completed, so no descriptor or mapping outlives a client.
@@ -50,7 +51,7 @@ class Server {
   int run();
 
  private:
-  enum class Op : uint8_t { kAccept = 1, kRecv, kTimer, kSignal, kPidfd, kCancel };
+  enum class Op : uint8_t { kAccept = 1, kRecv, kTimer, kSignal, kPidfd, kCancel, kWatchdog };
   struct Conn {
     uint64_t id = 0;
     int fd = -1;
@@ -75,6 +76,7 @@ class Server {
   void arm_accept();
   void arm_recv(Conn *c);
   void arm_timer();
+  void arm_watchdog();
   void arm_signal();
   void arm_pidfd(Conn *c);
   void rearm_timer_interval();
@@ -107,7 +109,8 @@ class Server {
   io_uring ring_{};
   bool ring_ready_ = false;
   int listen_fd_ = -1, timer_fd_ = -1, signal_fd_ = -1;
-  uint64_t timer_value_ = 0;
+  int watchdog_fd_ = -1;  // -1 when systemd expects no watchdog pings
+  uint64_t timer_value_ = 0, watchdog_value_ = 0;
   alignas(8) char siginfo_[128];
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   uint64_t next_conn_ = 1;
