@@ -8,6 +8,7 @@
 
 #include "config.hpp"
 #include "daemon_options.hpp"
+#include "fd_limit.hpp"
 #include "server.hpp"
 #include "systemd_notify.hpp"
 
@@ -60,6 +61,10 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "tierd: %s\n", config.error().message.c_str());
     return 1;
   }
+  // Before the server opens anything: every descriptor it will hold counts against this.
+  std::string limit_line;
+  const bool raised = tier::daemon::raise_fd_limit(&limit_line);
+  std::fprintf(stderr, "tierd: %s: %s\n", raised ? "info" : "warn", limit_line.c_str());
   const ConfigLoader &l = *loader;
   auto reload = [&l]() -> tier::Result<DaemonOptions> {
     tier::Result<Config> c = l.load();
