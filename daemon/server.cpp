@@ -61,6 +61,12 @@ int open_peer_pidfd(int sock, pid_t pid) {
   return fd;
 }
 
+uint64_t monotonic_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
+}
+
 std::string proc_comm(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
   std::string s;
@@ -208,6 +214,14 @@ void Server::arm_accept() {
   accepting_ = true;
 }
 
+void Server::arm_accept_retry() {
+  accept_retry_ts_.tv_sec = static_cast<long long>(AcceptBackoff::kRetryMs / 1000);
+  accept_retry_ts_.tv_nsec = static_cast<long long>(AcceptBackoff::kRetryMs % 1000) * 1000000;
+  io_uring_sqe *s = sqe();
+  io_uring_prep_timeout(s, &accept_retry_ts_, 0, 0);
+  io_uring_sqe_set_data64(s, pack(static_cast<uint8_t>(Op::kAcceptRetry), 0));
+}
+
 void Server::arm_recv(Conn *c) {
   c->iov = {c->buf.data(), c->buf.size()};
   c->msg = msghdr{};
@@ -288,6 +302,9 @@ int Server::run() {
           accepting_ = false;
           on_accept(res);
           break;
+        case Op::kAcceptRetry:
+          if (!stopping_) arm_accept();
+          break;
         case Op::kRecv:
           if (c) on_recv(c, res);
           break;
@@ -362,6 +379,16 @@ void Server::on_accept(int res) {
     if (res >= 0) ::close(res);
     return;
   }
+  if (res < 0 && AcceptBackoff::is_shortage(-res)) {
+    // The connection stays queued: an accept armed now would fail now, and again.
+    if (const std::string line = accept_backoff_.failed(-res, monotonic_ms()); !line.empty())
+      log("warn", line);
+    arm_accept_retry();
+    return;
+  }
+  if (res >= 0)
+    if (const std::string line = accept_backoff_.succeeded(monotonic_ms()); !line.empty())
+      log("info", line);
   if (res < 0) {
     log("warn", std::string("accept: ") + std::strerror(-res));
   } else if (conns_.size() >= size_t{options_.max_clients} + kExtraConnections) {

@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "accept_backoff.hpp"
 #include "client/daemon_protocol.hpp"
 #include "client_state.hpp"
 #include "common/result.hpp"
@@ -51,7 +52,16 @@ class Server {
   int run();
 
  private:
-  enum class Op : uint8_t { kAccept = 1, kRecv, kTimer, kSignal, kPidfd, kCancel, kWatchdog };
+  enum class Op : uint8_t {
+    kAccept = 1,
+    kRecv,
+    kTimer,
+    kSignal,
+    kPidfd,
+    kCancel,
+    kWatchdog,
+    kAcceptRetry
+  };
   struct Conn {
     uint64_t id = 0;
     int fd = -1;
@@ -74,6 +84,7 @@ class Server {
 
   io_uring_sqe *sqe();
   void arm_accept();
+  void arm_accept_retry();  // arm_accept() after AcceptBackoff::kRetryMs
   void arm_recv(Conn *c);
   void arm_timer();
   void arm_watchdog();
@@ -118,6 +129,8 @@ class Server {
   size_t client_count_ = 0;
   bool stopping_ = false;
   bool accepting_ = false;
+  AcceptBackoff accept_backoff_;
+  __kernel_timespec accept_retry_ts_{};
   bool timer_armed_ = false, signal_armed_ = false;
   std::unique_ptr<DaemonMetrics> metrics_;             // always: counters run from the start
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;  // when metrics are enabled
