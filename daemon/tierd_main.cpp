@@ -61,10 +61,10 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "tierd: %s\n", config.error().message.c_str());
     return 1;
   }
-  // Before the server opens anything: every descriptor it will hold counts against this.
+  // Before the server opens anything: every descriptor it will hold counts against this. Said
+  // only once the server is up, so that a start-up error stays the one line tierd prints.
   std::string limit_line;
   const bool raised = tier::daemon::raise_fd_limit(&limit_line);
-  std::fprintf(stderr, "tierd: %s: %s\n", raised ? "info" : "warn", limit_line.c_str());
   const ConfigLoader &l = *loader;
   auto reload = [&l]() -> tier::Result<DaemonOptions> {
     tier::Result<Config> c = l.load();
@@ -77,6 +77,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "tierd: %s\n", server.error().message.c_str());
     return 1;
   }
+  std::fprintf(stderr, "tierd: %s: %s\n", raised ? "info" : "warn", limit_line.c_str());
   // The socket is bound and the topology resolved: clients can connect from here on.
   tier::daemon::notify_ready();
   tier::daemon::notify_status("serving on " + config->socket_path);
