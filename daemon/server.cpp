@@ -61,12 +61,6 @@ int open_peer_pidfd(int sock, pid_t pid) {
   return fd;
 }
 
-uint64_t monotonic_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
-}
-
 std::string proc_comm(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
   std::string s;
@@ -89,6 +83,12 @@ std::vector<gid_t> proc_groups(pid_t pid) {
 }
 
 }  // namespace
+
+uint64_t monotonic_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
+}
 
 Server::Server(const DaemonOptions &options, ReloadFn reload)
     : options_(options), reload_fn_(std::move(reload)) {}
@@ -198,6 +198,10 @@ void Server::rearm_timer_interval() {
   ::timerfd_settime(timer_fd_, 0, &its, nullptr);
 }
 
+uint64_t Server::pack_op(Op op) {
+  return pack(static_cast<uint8_t>(op), 0);
+}
+
 io_uring_sqe *Server::sqe() {
   io_uring_sqe *s = io_uring_get_sqe(&ring_);
   if (!s) {
@@ -273,6 +277,7 @@ int Server::run() {
   arm_accept();
   arm_timer();
   arm_signal();
+  arm_hello_sweep();
   if (watchdog_fd_ >= 0) arm_watchdog();
   while (!(stopping_ && conns_.empty())) {
     int e = io_uring_submit_and_wait(&ring_, 1);
@@ -304,6 +309,12 @@ int Server::run() {
           break;
         case Op::kAcceptRetry:
           if (!stopping_) arm_accept();
+          break;
+        case Op::kHelloSweep:
+          if (!stopping_) {
+            close_silent();
+            arm_hello_sweep();
+          }
           break;
         case Op::kRecv:
           if (c) on_recv(c, res);
@@ -400,6 +411,7 @@ void Server::on_accept(int res) {
     auto c = std::make_unique<Conn>();
     c->id = next_conn_++;
     c->fd = res;
+    c->opened_ms = monotonic_ms();
     socklen_t len = sizeof c->cred;
     if (::getsockopt(res, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) != 0) {
       log("warn", std::string("SO_PEERCRED: ") + std::strerror(errno));
@@ -741,6 +753,8 @@ void Server::reload() {
        std::to_string(n.half_life_epochs));
   note("admin_group", options_.admin_group, n.admin_group);
   note("max_clients", std::to_string(options_.max_clients), std::to_string(n.max_clients));
+  note("hello_timeout_ms", std::to_string(options_.hello_timeout_ms),
+       std::to_string(n.hello_timeout_ms));
   note("default_quota_bytes", std::to_string(options_.default_quota_bytes),
        std::to_string(n.default_quota_bytes));
   note("metrics",

@@ -4,8 +4,9 @@
 // connection: accept on the listening socket, recvmsg on each connection (with SCM_RIGHTS
 // room for the hello's memfd), a read of the epoch timerfd, a read of the watchdog timerfd
 // (under systemd's watchdog only: WATCHDOG=1 every WATCHDOG_USEC / 2, whatever epoch_ms is),
-// a read of the signalfd (SIGTERM / SIGINT: drain and exit; SIGHUP: reload), and a poll of
-// each client's pidfd (the client exited, even if its socket is still held by a child).
+// a read of the signalfd (SIGTERM / SIGINT: drain and exit; SIGHUP: reload), a poll of each
+// client's pidfd (the client exited, even if its socket is still held by a child), and a
+// timeout that closes connections silent for longer than hello_timeout_ms.
 // Replies are small and sent synchronously with MSG_DONTWAIT; a peer that does not read them
 // loses them, never blocks tierd.
 //
@@ -40,6 +41,8 @@
 
 namespace tier::daemon {
 
+uint64_t monotonic_ms();  // CLOCK_MONOTONIC in milliseconds
+
 class Server {
  public:
   // `reload` re-reads the configuration (SIGHUP); it returns the new options or why they
@@ -60,7 +63,8 @@ class Server {
     kPidfd,
     kCancel,
     kWatchdog,
-    kAcceptRetry
+    kAcceptRetry,
+    kHelloSweep
   };
   struct Conn {
     uint64_t id = 0;
@@ -70,6 +74,7 @@ class Server {
     int inflight = 0;
     bool is_client = false;
     bool is_control = false;
+    uint64_t opened_ms = 0;  // monotonic; for the hello deadline (server_deadline.cpp)
     std::unique_ptr<ClientState> client;
     // recvmsg state (must stay put while the operation is in flight)
     msghdr msg{};
@@ -83,6 +88,7 @@ class Server {
   void log(const char *level, const std::string &text) const;
 
   io_uring_sqe *sqe();
+  static uint64_t pack_op(Op op);  // user_data of an operation that names no connection
   void arm_accept();
   void arm_accept_retry();  // arm_accept() after AcceptBackoff::kRetryMs
   void arm_recv(Conn *c);
@@ -90,6 +96,10 @@ class Server {
   void arm_watchdog();
   void arm_signal();
   void arm_pidfd(Conn *c);
+
+  // server_deadline.cpp
+  void arm_hello_sweep();
+  void close_silent();
   void rearm_timer_interval();
 
   void on_accept(int res);
@@ -131,6 +141,7 @@ class Server {
   bool accepting_ = false;
   AcceptBackoff accept_backoff_;
   __kernel_timespec accept_retry_ts_{};
+  __kernel_timespec hello_sweep_ts_{};
   bool timer_armed_ = false, signal_armed_ = false;
   std::unique_ptr<DaemonMetrics> metrics_;             // always: counters run from the start
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;  // when metrics are enabled

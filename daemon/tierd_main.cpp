@@ -31,6 +31,7 @@ DaemonOptions from_config(const Config &c) {
   o.half_life_epochs = c.half_life_epochs;
   o.admin_group = c.admin_group;
   o.max_clients = c.max_clients;
+  o.hello_timeout_ms = c.hello_timeout_ms;
   o.default_quota_bytes = c.default_quota_bytes;
   for (const tier::daemon::ClientRule &r : c.clients)
     o.clients.push_back({r.match_comm, r.match_uid, r.priority, r.quota_bytes});
