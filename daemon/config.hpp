@@ -50,7 +50,8 @@ struct Config {
   double half_life_epochs = 4.0;
   std::string admin_group;  // "" = only root may run admin actions
   uint32_t max_clients = 1024;
-  uint64_t default_quota_bytes = 0;  // fast-tier bytes per client, 0 = no quota
+  uint32_t hello_timeout_ms = 10000;  // a connection that has said nothing by then is closed
+  uint64_t default_quota_bytes = 0;   // fast-tier bytes per client, 0 = no quota
   std::vector<ClientRule> clients;
   bool metrics_enabled = false;
   std::string metrics_address = "127.0.0.1";

@@ -29,6 +29,8 @@ po::options_description describe_options() {
   po::options_description o("tierd options (flags override the config file)", 100, 50);
   auto dflt = [](const std::string &s) { return " (default: " + s + ")"; };
   std::string budget = format_size(d.budget_bytes_per_epoch);
+  const std::string hello_timeout = "close a connection silent this long, 100..3600000 ms" +
+                                    dflt(std::to_string(d.hello_timeout_ms));
   o.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
       "config,c", po::value<std::string>()->value_name("FILE"),
       (std::string("config file; must exist") +
@@ -53,6 +55,7 @@ po::options_description describe_options() {
       "group allowed admin actions besides root (default: none)")(
       "max-clients", po::value<std::string>()->value_name("N"),
       ("clients at once, 1..65536" + dflt(std::to_string(d.max_clients))).c_str())(
+      "hello-timeout-ms", po::value<std::string>()->value_name("N"), hello_timeout.c_str())(
       "default-quota", po::value<std::string>()->value_name("SIZE"),
       "fast-tier bytes per client, 0 = no quota (default: 0)")(
       "metrics", po::value<std::string>()->implicit_value("")->value_name("ADDR:PORT"),

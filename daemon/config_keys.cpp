@@ -181,6 +181,14 @@ Status set_max_clients(Config &c, const Value &v) {
   return {};
 }
 
+Status set_hello_timeout(Config &c, const Value &v) {
+  // Below 100 ms a client on a loaded machine could miss it between connect and hello.
+  Result<int64_t> i = get_int_in(v, 100, 3600000);
+  if (!i) return std::move(i).error();
+  c.hello_timeout_ms = static_cast<uint32_t>(*i);
+  return {};
+}
+
 Status set_default_quota(Config &c, const Value &v) {
   Result<uint64_t> b = get_size(v);
   if (!b) return std::move(b).error();
@@ -254,6 +262,8 @@ const std::vector<KeySpec> &key_specs() {
        [](const Config &c) { return quote(c.admin_group); }},
       {"max_clients", "--max-clients", Kind::kInt, set_max_clients,
        [](const Config &c) { return std::to_string(c.max_clients); }},
+      {"hello_timeout_ms", "--hello-timeout-ms", Kind::kInt, set_hello_timeout,
+       [](const Config &c) { return std::to_string(c.hello_timeout_ms); }},
       {"default_quota_bytes", "--default-quota", Kind::kSize, set_default_quota,
        [](const Config &c) { return quote(format_size(c.default_quota_bytes)); }},
       {"log_level", "--log-level", Kind::kString, set_log_level,

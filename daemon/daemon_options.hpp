@@ -28,6 +28,9 @@ struct DaemonOptions {
   double half_life_epochs = 4.0;
   std::string admin_group;  // "" = only root may run admin actions
   uint32_t max_clients = 1024;
+  // A connection that has sent neither a hello nor a control request by then is closed, so
+  // idle connections cannot hold the descriptors that clients and tierctl need.
+  uint32_t hello_timeout_ms = 10000;
   uint64_t default_quota_bytes = 0;  // fast-tier bytes per client, 0 = none
   std::vector<ClientRuleOptions> clients;
   double low_watermark = 0.02;

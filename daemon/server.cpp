@@ -84,6 +84,12 @@ std::vector<gid_t> proc_groups(pid_t pid) {
 
 }  // namespace
 
+uint64_t monotonic_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
+}
+
 Server::Server(const DaemonOptions &options, ReloadFn reload)
     : options_(options), reload_fn_(std::move(reload)) {}
 
@@ -91,7 +97,7 @@ Server::~Server() {
   metrics_endpoint_.reset();  // stops civetweb's threads before anything they could reach goes
   conns_.clear();
   if (ring_ready_) io_uring_queue_exit(&ring_);
-  for (int fd : {listen_fd_, timer_fd_, signal_fd_})
+  for (int fd : {listen_fd_, timer_fd_, signal_fd_, watchdog_fd_})
     if (fd >= 0) ::close(fd);
 }
 
@@ -131,6 +137,12 @@ Status Server::setup() {
   timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
   if (timer_fd_ < 0) return os_error("timerfd_create");
   rearm_timer_interval();
+  // systemd's watchdog (WatchdogSec in tierd.service) hears from the loop on a timer of its
+  // own: tied to epochs, an epoch_ms of half WatchdogSec or more would get tierd killed.
+  uint64_t watchdog_period_usec = 0;
+  Result<int> watchdog = open_watchdog_timer(&watchdog_period_usec);
+  if (!watchdog) return std::move(watchdog).error();
+  watchdog_fd_ = *watchdog;
 
   const std::string &path = options_.socket_path;
   sockaddr_un addr{};
@@ -172,6 +184,9 @@ Status Server::setup() {
                                           : " (real NUMA: move_pages)") +
                   "; policy " + placement_->policy_name() + "; epoch " +
                   std::to_string(options_.epoch_ms) + " ms");
+  if (watchdog_fd_ >= 0)
+    log("info", "systemd watchdog: WATCHDOG=1 every " +
+                    std::to_string(watchdog_period_usec / 1000) + " ms");
   return {};
 }
 
@@ -181,6 +196,10 @@ void Server::rearm_timer_interval() {
   its.it_interval.tv_nsec = static_cast<long>(options_.epoch_ms % 1000) * 1000000L;
   its.it_value = its.it_interval;
   ::timerfd_settime(timer_fd_, 0, &its, nullptr);
+}
+
+uint64_t Server::pack_op(Op op) {
+  return pack(static_cast<uint8_t>(op), 0);
 }
 
 io_uring_sqe *Server::sqe() {
@@ -197,6 +216,14 @@ void Server::arm_accept() {
   io_uring_prep_accept(s, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
   io_uring_sqe_set_data64(s, pack(static_cast<uint8_t>(Op::kAccept), 0));
   accepting_ = true;
+}
+
+void Server::arm_accept_retry() {
+  accept_retry_ts_.tv_sec = static_cast<long long>(AcceptBackoff::kRetryMs / 1000);
+  accept_retry_ts_.tv_nsec = static_cast<long long>(AcceptBackoff::kRetryMs % 1000) * 1000000;
+  io_uring_sqe *s = sqe();
+  io_uring_prep_timeout(s, &accept_retry_ts_, 0, 0);
+  io_uring_sqe_set_data64(s, pack(static_cast<uint8_t>(Op::kAcceptRetry), 0));
 }
 
 void Server::arm_recv(Conn *c) {
@@ -217,6 +244,12 @@ void Server::arm_timer() {
   io_uring_prep_read(s, timer_fd_, &timer_value_, sizeof timer_value_, 0);
   io_uring_sqe_set_data64(s, pack(static_cast<uint8_t>(Op::kTimer), 0));
   timer_armed_ = true;
+}
+
+void Server::arm_watchdog() {
+  io_uring_sqe *s = sqe();
+  io_uring_prep_read(s, watchdog_fd_, &watchdog_value_, sizeof watchdog_value_, 0);
+  io_uring_sqe_set_data64(s, pack(static_cast<uint8_t>(Op::kWatchdog), 0));
 }
 
 void Server::arm_signal() {
@@ -244,6 +277,8 @@ int Server::run() {
   arm_accept();
   arm_timer();
   arm_signal();
+  arm_hello_sweep();
+  if (watchdog_fd_ >= 0) arm_watchdog();
   while (!(stopping_ && conns_.empty())) {
     int e = io_uring_submit_and_wait(&ring_, 1);
     if (e < 0 && e != -EINTR) {
@@ -272,6 +307,15 @@ int Server::run() {
           accepting_ = false;
           on_accept(res);
           break;
+        case Op::kAcceptRetry:
+          if (!stopping_) arm_accept();
+          break;
+        case Op::kHelloSweep:
+          if (!stopping_) {
+            close_silent();
+            arm_hello_sweep();
+          }
+          break;
         case Op::kRecv:
           if (c) on_recv(c, res);
           break;
@@ -285,9 +329,6 @@ int Server::run() {
                                std::to_string(s.moves_issued) + " moves, " +
                                std::to_string(s.chunks) + " chunks, " +
                                std::to_string(s.epoch_ns / 1000) + " us");
-            // systemd's watchdog (WatchdogSec in tierd.service) hears from the loop itself,
-            // so a wedged loop is restarted; a no-op outside systemd.
-            notify_watchdog();
             arm_timer();
           }
           break;
@@ -300,6 +341,18 @@ int Server::run() {
           if (c) {
             finish_op(c);
             if (!c->closing) close_conn(c, "process exited");
+          }
+          break;
+        case Op::kWatchdog:
+          // Also while draining connections at a stop: the loop still runs. A failed read
+          // ends the pings, and systemd then restarts a tierd whose loop it cannot vouch for.
+          if (res == static_cast<int>(sizeof watchdog_value_)) {
+            notify_watchdog();
+            arm_watchdog();
+          } else {
+            log("error", std::string("watchdog timer: ") +
+                             (res < 0 ? std::strerror(-res) : "short read") +
+                             "; no more WATCHDOG=1");
           }
           break;
         case Op::kCancel:
@@ -337,6 +390,16 @@ void Server::on_accept(int res) {
     if (res >= 0) ::close(res);
     return;
   }
+  if (res < 0 && AcceptBackoff::is_shortage(-res)) {
+    // The connection stays queued: an accept armed now would fail now, and again.
+    if (const std::string line = accept_backoff_.failed(-res, monotonic_ms()); !line.empty())
+      log("warn", line);
+    arm_accept_retry();
+    return;
+  }
+  if (res >= 0)
+    if (const std::string line = accept_backoff_.succeeded(monotonic_ms()); !line.empty())
+      log("info", line);
   if (res < 0) {
     log("warn", std::string("accept: ") + std::strerror(-res));
   } else if (conns_.size() >= size_t{options_.max_clients} + kExtraConnections) {
@@ -348,6 +411,7 @@ void Server::on_accept(int res) {
     auto c = std::make_unique<Conn>();
     c->id = next_conn_++;
     c->fd = res;
+    c->opened_ms = monotonic_ms();
     socklen_t len = sizeof c->cred;
     if (::getsockopt(res, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) != 0) {
       log("warn", std::string("SO_PEERCRED: ") + std::strerror(errno));
@@ -689,6 +753,8 @@ void Server::reload() {
        std::to_string(n.half_life_epochs));
   note("admin_group", options_.admin_group, n.admin_group);
   note("max_clients", std::to_string(options_.max_clients), std::to_string(n.max_clients));
+  note("hello_timeout_ms", std::to_string(options_.hello_timeout_ms),
+       std::to_string(n.hello_timeout_ms));
   note("default_quota_bytes", std::to_string(options_.default_quota_bytes),
        std::to_string(n.default_quota_bytes));
   note("metrics",

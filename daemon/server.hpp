@@ -2,11 +2,13 @@
 //
 // Everything tierd waits for is an io_uring operation whose user_data names its kind and its
 // connection: accept on the listening socket, recvmsg on each connection (with SCM_RIGHTS
-// room for the hello's memfd), a read of the epoch timerfd, a read of the signalfd (SIGTERM /
-// SIGINT: drain and exit; SIGHUP: reload), and a poll of each client's pidfd (the client
-// exited, even if its socket is still held by a child). Replies are small and sent
-// synchronously with MSG_DONTWAIT; a peer that does not read them loses them, never blocks
-// tierd.
+// room for the hello's memfd), a read of the epoch timerfd, a read of the watchdog timerfd
+// (under systemd's watchdog only: WATCHDOG=1 every WATCHDOG_USEC / 2, whatever epoch_ms is),
+// a read of the signalfd (SIGTERM / SIGINT: drain and exit; SIGHUP: reload), a poll of each
+// client's pidfd (the client exited, even if its socket is still held by a child), and a
+// timeout that closes connections silent for longer than hello_timeout_ms.
+// Replies are small and sent synchronously with MSG_DONTWAIT; a peer that does not read them
+// loses them, never blocks tierd.
 //
 // A connection is closed by cancelling its operations and closing its descriptors when the
 // last one has completed, so no descriptor or mapping outlives a client.
@@ -28,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "accept_backoff.hpp"
 #include "client/daemon_protocol.hpp"
 #include "client_state.hpp"
 #include "common/result.hpp"
@@ -37,6 +40,8 @@
 #include "placement.hpp"
 
 namespace tier::daemon {
+
+uint64_t monotonic_ms();  // CLOCK_MONOTONIC in milliseconds
 
 class Server {
  public:
@@ -50,7 +55,17 @@ class Server {
   int run();
 
  private:
-  enum class Op : uint8_t { kAccept = 1, kRecv, kTimer, kSignal, kPidfd, kCancel };
+  enum class Op : uint8_t {
+    kAccept = 1,
+    kRecv,
+    kTimer,
+    kSignal,
+    kPidfd,
+    kCancel,
+    kWatchdog,
+    kAcceptRetry,
+    kHelloSweep
+  };
   struct Conn {
     uint64_t id = 0;
     int fd = -1;
@@ -59,6 +74,7 @@ class Server {
     int inflight = 0;
     bool is_client = false;
     bool is_control = false;
+    uint64_t opened_ms = 0;  // monotonic; for the hello deadline (server_deadline.cpp)
     std::unique_ptr<ClientState> client;
     // recvmsg state (must stay put while the operation is in flight)
     msghdr msg{};
@@ -72,11 +88,18 @@ class Server {
   void log(const char *level, const std::string &text) const;
 
   io_uring_sqe *sqe();
+  static uint64_t pack_op(Op op);  // user_data of an operation that names no connection
   void arm_accept();
+  void arm_accept_retry();  // arm_accept() after AcceptBackoff::kRetryMs
   void arm_recv(Conn *c);
   void arm_timer();
+  void arm_watchdog();
   void arm_signal();
   void arm_pidfd(Conn *c);
+
+  // server_deadline.cpp
+  void arm_hello_sweep();
+  void close_silent();
   void rearm_timer_interval();
 
   void on_accept(int res);
@@ -107,7 +130,8 @@ class Server {
   io_uring ring_{};
   bool ring_ready_ = false;
   int listen_fd_ = -1, timer_fd_ = -1, signal_fd_ = -1;
-  uint64_t timer_value_ = 0;
+  int watchdog_fd_ = -1;  // -1 when systemd expects no watchdog pings
+  uint64_t timer_value_ = 0, watchdog_value_ = 0;
   alignas(8) char siginfo_[128];
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   uint64_t next_conn_ = 1;
@@ -115,6 +139,9 @@ class Server {
   size_t client_count_ = 0;
   bool stopping_ = false;
   bool accepting_ = false;
+  AcceptBackoff accept_backoff_;
+  __kernel_timespec accept_retry_ts_{};
+  __kernel_timespec hello_sweep_ts_{};
   bool timer_armed_ = false, signal_armed_ = false;
   std::unique_ptr<DaemonMetrics> metrics_;             // always: counters run from the start
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;  // when metrics are enabled

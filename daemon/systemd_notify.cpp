@@ -4,7 +4,9 @@
 // the daemon, and systemd's own timeouts report a daemon that never became ready.
 #include "systemd_notify.hpp"
 
+#include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <string>
@@ -43,6 +45,27 @@ bool watchdog_interval(uint64_t *usec) {
 
 void notify_watchdog() {
   (void)sd_notify(0, "WATCHDOG=1");
+}
+
+Result<int> open_watchdog_timer(uint64_t *period_usec) {
+  uint64_t usec = 0;
+  if (!watchdog_interval(&usec)) return -1;
+  // Half the interval, so that one late wake-up still lands inside it; at least 1 us, since a
+  // zero it_value would disarm the timer (WATCHDOG_USEC=1 is legal, if useless).
+  const uint64_t period = usec / 2 ? usec / 2 : 1;
+  const int fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+  if (fd < 0) return os_error("timerfd_create (watchdog)");
+  itimerspec its{};
+  its.it_interval.tv_sec = static_cast<time_t>(period / 1000000u);
+  its.it_interval.tv_nsec = static_cast<long>(period % 1000000u) * 1000L;
+  its.it_value = its.it_interval;
+  if (::timerfd_settime(fd, 0, &its, nullptr) != 0) {
+    Error e = os_error("timerfd_settime (watchdog)");
+    ::close(fd);
+    return e;
+  }
+  if (period_usec) *period_usec = period;
+  return fd;
 }
 
 }  // namespace tier::daemon

@@ -8,6 +8,7 @@
 
 #include "config.hpp"
 #include "daemon_options.hpp"
+#include "fd_limit.hpp"
 #include "server.hpp"
 #include "systemd_notify.hpp"
 
@@ -30,6 +31,7 @@ DaemonOptions from_config(const Config &c) {
   o.half_life_epochs = c.half_life_epochs;
   o.admin_group = c.admin_group;
   o.max_clients = c.max_clients;
+  o.hello_timeout_ms = c.hello_timeout_ms;
   o.default_quota_bytes = c.default_quota_bytes;
   for (const tier::daemon::ClientRule &r : c.clients)
     o.clients.push_back({r.match_comm, r.match_uid, r.priority, r.quota_bytes});
@@ -60,6 +62,10 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "tierd: %s\n", config.error().message.c_str());
     return 1;
   }
+  // Before the server opens anything: every descriptor it will hold counts against this. Said
+  // only once the server is up, so that a start-up error stays the one line tierd prints.
+  std::string limit_line;
+  const bool raised = tier::daemon::raise_fd_limit(&limit_line);
   const ConfigLoader &l = *loader;
   auto reload = [&l]() -> tier::Result<DaemonOptions> {
     tier::Result<Config> c = l.load();
@@ -72,6 +78,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "tierd: %s\n", server.error().message.c_str());
     return 1;
   }
+  std::fprintf(stderr, "tierd: %s: %s\n", raised ? "info" : "warn", limit_line.c_str());
   // The socket is bound and the topology resolved: clients can connect from here on.
   tier::daemon::notify_ready();
   tier::daemon::notify_status("serving on " + config->socket_path);

@@ -121,6 +121,21 @@ int count_fds(pid_t pid) {
   return n;
 }
 
+double cpu_seconds(pid_t pid) {
+  // Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the command name
+  // (which may itself hold spaces and parentheses).
+  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  const size_t end = stat.rfind(')');
+  if (end == std::string::npos) return -1;
+  std::istringstream in(stat.substr(end + 2));
+  std::string field;
+  for (int i = 3; i < 14; ++i) in >> field;  // state (3) .. cmajflt (13)
+  long utime = -1, stime = -1;
+  in >> utime >> stime;
+  if (!in) return -1;
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 int settled_fds(pid_t pid) {
   int last = count_fds(pid), same = 0;
   for (int i = 0; i < 200 && same < 3; ++i) {
@@ -132,8 +147,11 @@ int settled_fds(pid_t pid) {
   return last;
 }
 
-Tierd::Tierd(const TempDir &dir, std::vector<std::string> more)
-    : socket(dir.file("tierd.sock")), log_path(dir.file("tierd.log")), extra(std::move(more)) {
+Tierd::Tierd(const TempDir &dir, std::vector<std::string> more, std::vector<std::string> before)
+    : socket(dir.file("tierd.sock")),
+      log_path(dir.file("tierd.log")),
+      extra(std::move(more)),
+      launcher(std::move(before)) {
   start();
 }
 
@@ -144,6 +162,7 @@ void Tierd::start() {
   if (std::find(extra.begin(), extra.end(), "--epoch-ms") == extra.end())
     argv.insert(argv.end(), {"--epoch-ms", "50"});
   for (const std::string &e : extra) argv.push_back(e);
+  argv.insert(argv.begin(), launcher.begin(), launcher.end());
   pid = spawn(argv, {}, log_path);
   eventually([&] { return client_count(socket) >= 0; }, 30);
 }

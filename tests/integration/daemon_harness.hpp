@@ -35,13 +35,18 @@ bool eventually(const std::function<bool()> &pred, double seconds);
 std::string read_text(const std::string &path);
 void write_text(const std::string &path, const std::string &text);
 int count_fds(pid_t pid);
+// CPU time (user + system) that pid has used, in seconds (-1 when it cannot be read).
+double cpu_seconds(pid_t pid);
 // count_fds once it has held still for 300 ms (10 s cap): a control connection the test has
 // just closed stays open in tierd until its end of stream is handled, and a baseline taken in
 // that window would count it.
 int settled_fds(pid_t pid);
 
 struct Tierd {
-  Tierd(const TempDir &dir, std::vector<std::string> extra = {});
+  // `launcher` goes before tierd's own argv: a program that execs the rest (e.g. prlimit),
+  // so that pid is still tierd's.
+  Tierd(const TempDir &dir, std::vector<std::string> extra = {},
+        std::vector<std::string> launcher = {});
   ~Tierd();  // SIGTERM, then SIGKILL
   void start();
   void kill9();
@@ -49,6 +54,7 @@ struct Tierd {
   std::string socket;
   std::string log_path;
   std::vector<std::string> extra;
+  std::vector<std::string> launcher;
   pid_t pid = -1;
 };
 

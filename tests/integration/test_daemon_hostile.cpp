@@ -1,9 +1,13 @@
 // Hostile peers: each malformed or lying message is refused with a logged reason, and a
-// well-behaved client next to them keeps being served with no refusal of its own.
+// well-behaved client next to them keeps being served with no refusal of its own; a peer that
+// connects and says nothing is closed at the hello deadline.
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstring>
 
 #include "daemon_harness.hpp"
@@ -135,4 +139,29 @@ TEST_CASE("hostile messages are refused and affect no other client", "[daemon]")
       CHECK(c.refusals == 0);
     }
   CHECK(found);
+}
+
+TEST_CASE("a connection that says nothing is closed at the hello deadline", "[daemon]") {
+  TempDir dir;
+  Tierd tierd(dir, {"--hello-timeout-ms", "500"});
+  RawClient client(tierd.socket);
+  REQUIRE(client.hello({}) == static_cast<int>(dp::MsgType::kHelloOk));
+  const auto start = std::chrono::steady_clock::now();
+  RawClient silent(tierd.socket);
+  REQUIRE(silent.connected());
+  // tierd closes it: end of stream, not before the deadline and well within 10 s of it.
+  pollfd p{silent.fd, POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 10000) == 1);
+  char byte;
+  CHECK(::recv(silent.fd, &byte, 1, MSG_DONTWAIT) == 0);
+  const double waited_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  CHECK(waited_ms >= 450);  // accepted after connect, so closed no sooner than 500 ms later
+  CHECK(logged(tierd, "closed 1 connection that sent no hello or request within 500 ms"));
+  // The client that said hello is kept past the deadline, and still served.
+  ::usleep(1000 * 1000);
+  CHECK(client_count(tierd.socket) == 1);
+  const auto list = clients(tierd.socket);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].pid == ::getpid());
 }

@@ -40,6 +40,7 @@ TEST_CASE("no file and no flags give the documented defaults", "[daemon][config]
   CHECK(c->half_life_epochs == 4.0);
   CHECK(c->admin_group.empty());
   CHECK(c->max_clients == 1024);
+  CHECK(c->hello_timeout_ms == 10000);
   CHECK(c->default_quota_bytes == 0);
   CHECK(c->clients.empty());
   CHECK_FALSE(c->metrics_enabled);
@@ -68,6 +69,7 @@ TEST_CASE("the shipped example file sets every key to its default", "[daemon][co
                           "half_life_epochs =",
                           "admin_group =",
                           "max_clients =",
+                          "hello_timeout_ms =",
                           "default_quota_bytes =",
                           "log_level =",
                           "[metrics]",
@@ -95,6 +97,7 @@ rate_bytes_per_second = 1073741824
 half_life_epochs = 2
 admin_group = "root"
 max_clients = 16
+hello_timeout_ms = 2500
 default_quota_bytes = "8G"
 log_level = "debug"
 
@@ -128,6 +131,7 @@ match_uid = 1001
   CHECK(c->half_life_epochs == 2.0);
   CHECK(c->admin_group == "root");
   CHECK(c->max_clients == 16);
+  CHECK(c->hello_timeout_ms == 2500);
   CHECK(c->default_quota_bytes == 8ull << 30);
   CHECK(c->log_level == "debug");
   CHECK(c->metrics_enabled);
@@ -217,6 +221,9 @@ TEST_CASE("flags override the file, key by key", "[daemon][config]") {
   CHECK(c->topology == "preset:default");
   CHECK_FALSE(c->metrics_enabled);
   CHECK(c->metrics_port == 9100);
+  auto hello = load_with({"--config", path, "--hello-timeout-ms", "750"});
+  REQUIRE(hello.ok());
+  CHECK(hello->hello_timeout_ms == 750);
 
   // --metrics forms: bare, port, address, address:port, [v6]:port; the file's port stays
   // unless the flag names one.
@@ -270,8 +277,9 @@ TEST_CASE("help, version and check-config are reported as actions", "[daemon][co
   std::string usage = ConfigLoader::usage();
   for (const char *flag :
        {"--config", "--check-config", "--socket", "--topology", "--policy", "--epoch-ms",
-        "--budget", "--rate", "--half-life", "--admin-group", "--max-clients", "--default-quota",
-        "--metrics", "--log-level", "--help", "--version", "(default: 100)", "(default: 256MiB)"})
+        "--budget", "--rate", "--half-life", "--admin-group", "--max-clients", "--hello-timeout-ms",
+        "--default-quota", "--metrics", "--log-level", "--help", "--version", "(default: 100)",
+        "(default: 256MiB)"})
     CHECK(usage.find(flag) != std::string::npos);
 }
 

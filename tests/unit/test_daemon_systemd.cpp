@@ -1,14 +1,26 @@
 // test_daemon_systemd.cpp - the sd_notify wrappers against a real AF_UNIX datagram socket
-// set as NOTIFY_SOCKET (what systemd does), and WATCHDOG_USEC/WATCHDOG_PID parsing.
+// set as NOTIFY_SOCKET (what systemd does), WATCHDOG_USEC/WATCHDOG_PID parsing, the watchdog
+// timer, and tierd itself (TIERD_BIN) pinging that socket as systemd would see it.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "journal.hpp"
 #include "systemd_notify.hpp"
@@ -65,11 +77,51 @@ class NotifySocket {
     if (n < 0) return std::nullopt;
     return std::string(buf, static_cast<size_t>(n));
   }
+  // The next datagram from another process, waiting up to `ms`.
+  std::optional<std::string> receive_within(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, ms) != 1) return std::nullopt;
+    return receive();
+  }
 
  private:
   std::string path_;
   int fd_ = -1;
 };
+
+std::string read_file(const std::string &path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+extern "C" char **environ;
+
+// Starts `argv` with this process's environment less every systemd variable, plus `env`;
+// stdout and stderr go to `log`.
+pid_t spawn(const std::vector<std::string> &argv, const std::vector<std::string> &env,
+            const std::string &log) {
+  std::vector<std::string> envs;
+  for (char **e = environ; *e; ++e) {
+    const std::string v = *e;
+    if (v.rfind("NOTIFY_SOCKET=", 0) != 0 && v.rfind("WATCHDOG_", 0) != 0) envs.push_back(v);
+  }
+  envs.insert(envs.end(), env.begin(), env.end());
+  std::vector<char *> a, en;
+  for (const std::string &x : argv) a.push_back(const_cast<char *>(x.c_str()));
+  a.push_back(nullptr);
+  for (const std::string &x : envs) en.push_back(const_cast<char *>(x.c_str()));
+  en.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, a[0], &fa, nullptr, a.data(), en.data()) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
 
 }  // namespace
 
@@ -117,10 +169,23 @@ TEST_CASE("without NOTIFY_SOCKET every call is a no-op", "[daemon][systemd]") {
 
 TEST_CASE("a vanished NOTIFY_SOCKET is not an error for the daemon", "[daemon][systemd]") {
   tier::test::TempDir dir;
-  ScopedEnv env("NOTIFY_SOCKET", dir.path() + "/gone");
-  notify_ready();  // must return; the failure is systemd's to report
+  const std::string path = dir.path() + "/notify";
+  ScopedEnv env("NOTIFY_SOCKET", path);
+  // No socket at the path (ENOENT), then a socket file nobody reads any more (ECONNREFUSED:
+  // systemd gone). Each call must return without raising SIGPIPE or aborting, which would end
+  // this test.
+  notify_ready();
   notify_watchdog();
-  SUCCEED();
+  { NotifySocket gone(path); }
+  notify_ready();
+  notify_watchdog();
+  // The failures left nothing behind: a socket bound at the path again (systemd re-executed)
+  // hears the next notification, and only that one.
+  REQUIRE(::unlink(path.c_str()) == 0);
+  NotifySocket back(path);
+  notify_watchdog();
+  CHECK(back.receive() == "WATCHDOG=1");
+  CHECK_FALSE(back.receive().has_value());
 }
 
 TEST_CASE("watchdog_interval reads WATCHDOG_USEC for this process only", "[daemon][systemd]") {
@@ -154,6 +219,96 @@ TEST_CASE("watchdog_interval reads WATCHDOG_USEC for this process only", "[daemo
     ScopedEnv p("WATCHDOG_PID", std::nullopt);
     CHECK_FALSE(watchdog_interval(&usec));
   }
+}
+
+TEST_CASE("the watchdog timer expires every WATCHDOG_USEC / 2", "[daemon][systemd]") {
+  ScopedEnv p("WATCHDOG_PID", std::nullopt);
+  {
+    ScopedEnv u("WATCHDOG_USEC", std::nullopt);
+    uint64_t period = 7;
+    tier::Result<int> fd = open_watchdog_timer(&period);
+    REQUIRE(fd);
+    CHECK(*fd == -1);
+    CHECK(period == 7);  // untouched
+  }
+  {
+    ScopedEnv u("WATCHDOG_USEC", "3000000");
+    uint64_t period = 0;
+    tier::Result<int> fd = open_watchdog_timer(&period);
+    REQUIRE(fd);
+    REQUIRE(*fd >= 0);
+    CHECK(period == 1500000);
+    itimerspec its{};
+    REQUIRE(::timerfd_gettime(*fd, &its) == 0);
+    CHECK(its.it_interval.tv_sec == 1);
+    CHECK(its.it_interval.tv_nsec == 500000000L);
+    CHECK((its.it_value.tv_sec > 0 || its.it_value.tv_nsec > 0));  // armed
+    CHECK((::fcntl(*fd, F_GETFD) & FD_CLOEXEC) != 0);
+    ::close(*fd);
+  }
+  {
+    // Half of 1 us rounds to 0, which would disarm a timerfd: it stays armed at 1 us.
+    ScopedEnv u("WATCHDOG_USEC", "1");
+    uint64_t period = 0;
+    tier::Result<int> fd = open_watchdog_timer(&period);
+    REQUIRE(fd);
+    REQUIRE(*fd >= 0);
+    CHECK(period == 1);
+    ::close(*fd);
+  }
+}
+
+TEST_CASE("tierd pings the watchdog on its own timer, however long its epochs are",
+          "[daemon][systemd]") {
+  const char *tierd = std::getenv("TIERD_BIN");
+  REQUIRE(tierd != nullptr);
+  tier::test::TempDir dir;
+  NotifySocket sock(dir.path() + "/notify");
+  const std::string log = dir.path() + "/tierd.log";
+  // WatchdogSec=1s with 5 s epochs: with pings only at the end of an epoch, systemd would kill
+  // tierd before its first epoch ended.
+  const pid_t pid =
+      spawn({tierd, "--socket", dir.path() + "/tierd.sock", "--topology", "preset:default",
+             "--epoch-ms", "5000"},
+            {"NOTIFY_SOCKET=" + dir.path() + "/notify", "WATCHDOG_USEC=1000000"}, log);
+  REQUIRE(pid > 0);
+  struct Stop {
+    pid_t pid;
+    ~Stop() {
+      ::kill(pid, SIGTERM);
+      int status;
+      ::waitpid(pid, &status, 0);
+    }
+  } stop{pid};
+
+  const std::optional<std::string> first = sock.receive_within(30000);
+  {
+    INFO("tierd's log:\n" << read_file(log));
+    REQUIRE(first == "READY=1");
+  }
+  // tierd's own STATUS= line may come between the pings; only their spacing matters. The
+  // timer runs at 500 ms: 650 ms leaves room for a loaded machine's scheduling delay and is
+  // still well inside the 1 s after which systemd would act.
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto last = start;
+  int pings = 0;
+  double longest_gap_ms = 0;
+  auto gap_ms = [&](Clock::time_point now) {
+    return std::chrono::duration<double, std::milli>(now - last).count();
+  };
+  while (Clock::now() - start < std::chrono::milliseconds(3200)) {
+    const std::optional<std::string> m = sock.receive_within(100);
+    if (m != "WATCHDOG=1") continue;
+    const auto now = Clock::now();
+    longest_gap_ms = std::max(longest_gap_ms, gap_ms(now));
+    last = now;
+    ++pings;
+  }
+  longest_gap_ms = std::max(longest_gap_ms, gap_ms(Clock::now()));  // the silence at the end
+  INFO("tierd's log:\n" << read_file(log));
+  CHECK(pings >= 5);
+  CHECK(longest_gap_ms <= 650);
 }
 
 TEST_CASE("journal lines carry the sd-daemon priority prefix on every line", "[daemon][systemd]") {
