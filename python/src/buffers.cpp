@@ -37,12 +37,19 @@ int lend(Py_buffer *view, int flags, void *ptr, size_t len, std::function<void()
   return 0;
 }
 
+// Never called: PyBuffer_Release calls the slot of view->obj's type, the lease's. Its presence
+// is what tells consumers that a view must be held and released: numpy.frombuffer keeps a
+// memoryview (and so the lease) only for exporters with a release slot, and otherwise drops the
+// view at once and keeps a bare reference, which would make its arrays invisible to the count.
+namespace {
+void no_release(PyObject *, Py_buffer *) {}
+}  // namespace
+
 void set_getbuffer(py::handle type, getbufferproc getbuffer) {
   auto *t = reinterpret_cast<PyTypeObject *>(type.ptr());
-  // py::buffer_protocol() pointed tp_as_buffer at the heap type's own slot table; views are
-  // released through the lease's type (it has no buffer slots), so there is no release slot.
+  // py::buffer_protocol() pointed tp_as_buffer at the heap type's own slot table.
   t->tp_as_buffer->bf_getbuffer = getbuffer;
-  t->tp_as_buffer->bf_releasebuffer = nullptr;
+  t->tp_as_buffer->bf_releasebuffer = no_release;
 }
 
 int guarded_getbuffer(Py_buffer *view, const std::function<int()> &body) {
