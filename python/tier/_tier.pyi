@@ -125,7 +125,11 @@ class Runtime:
     emulated: bool
     topology_source: str
     def __init__(
-        self, topology: Optional[str] = None, *, no_hugepage: bool = False, shared_arena: bool = False
+        self,
+        topology: Optional[str] = None,
+        *,
+        no_hugepage: bool = False,
+        shared_arena: bool = False,
     ) -> None: ...
     def nodes(self) -> list[NodeInfo]: ...
     def node(self, id: int) -> NodeInfo: ...
