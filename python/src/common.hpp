@@ -57,6 +57,18 @@ tier_policy parse_policy(tier_runtime *rt, const std::string &text);
 // The policy as text (tier_policy_format).
 std::string format_policy(const tier_policy &policy);
 
+// Runs `f` without the GIL; `f` makes C calls only (it must not throw or touch Python objects).
+// Not py::gil_scoped_release: while the interpreter finalizes, a daemon thread that takes the GIL
+// back is ended by pthread_exit, and the forced unwind that starts must not leave a noexcept
+// destructor (std::terminate); from here it unwinds through ordinary frames, as in C extensions.
+template <class F>
+auto without_gil(F &&f) -> decltype(f()) {
+  PyThreadState *state = PyEval_SaveThread();
+  auto result = f();
+  PyEval_RestoreThread(state);
+  return result;
+}
+
 // ---- errors -----------------------------------------------------------------------------------
 
 // Raises tier.TierError for `status`, with tier_strerror and the calling thread's

@@ -26,12 +26,8 @@ class Region {
 
   void unregister() {
     if (!registered_) return;
-    tier_status s;
-    {
-      // Waits for an epoch in progress, which may be long; the epoch needs no Python.
-      py::gil_scoped_release nogil;
-      s = tier_region_unregister(rt_->get(), id_);
-    }
+    // Waits for an epoch in progress, which may be long; the epoch needs no Python.
+    const tier_status s = without_gil([&] { return tier_region_unregister(rt_->get(), id_); });
     registered_ = false;
     held_.reset();
     check(s);
@@ -203,14 +199,9 @@ On emulated topologies only memory this runtime allocated (2 MiB and up) can mov
           [](const Runtime &r) {
             tier_epoch_stats st{};
             st.size = sizeof st;
-            tier_status s;
-            {
-              // The mover copies and remaps memory; Python threads that write a range being
-              // moved wait in Tier's fault handler until it is done, without the GIL.
-              py::gil_scoped_release nogil;
-              s = tier_epoch(r.get(), &st);
-            }
-            check(s);
+            // The mover copies and remaps memory; Python threads that write a range being
+            // moved wait in Tier's fault handler until it is done, so they must not need the GIL.
+            check(without_gil([&] { return tier_epoch(r.get(), &st); }));
             return st;
           },
           "Runs one epoch now on this thread: heat becomes temperatures, the policy plans moves,\n"
@@ -240,12 +231,8 @@ On emulated topologies only memory this runtime allocated (2 MiB and up) can mov
       .def(
           "stop_agent",
           [](const Runtime &r) {
-            tier_status s;
-            {
-              py::gil_scoped_release nogil;  // joins the agent thread after its epoch
-              s = tier_agent_stop(r.get());
-            }
-            check(s);
+            // Joins the agent thread after its epoch.
+            check(without_gil([&] { return tier_agent_stop(r.get()); }));
           },
           "Stops the agent thread after its current epoch (nothing when it is not running).")
       .def("agent_stats", [](const Runtime &r) {

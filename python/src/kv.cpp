@@ -159,12 +159,8 @@ KvPool make_pool(const Runtime &r, int64_t max_blocks, int64_t block_bytes, int6
     o.policy = &pol;  // copied by the pool at creation
   }
   tier_kv_pool *pool = nullptr;
-  tier_status s;
-  {
-    py::gil_scoped_release nogil;  // maps and registers the first slab
-    s = tier_kv_pool_create(r.get(), &o, &pool);
-  }
-  check(s);
+  // Maps and registers the first slab.
+  check(without_gil([&] { return tier_kv_pool_create(r.get(), &o, &pool); }));
   return KvPool{std::make_shared<PoolCore>(r.core, pool)};
 }
 

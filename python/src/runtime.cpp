@@ -7,12 +7,9 @@
 namespace tierpy {
 
 RuntimeCore::~RuntimeCore() {
-  if (owned_) {
-    // Destroying stops the agent thread (a join); no Python code runs on it, so other Python
-    // threads may go on meanwhile.
-    py::gil_scoped_release nogil;
-    tier_runtime_destroy(rt_);
-  }
+  // Keeps the GIL, though destroying joins the agent thread: the agent never runs Python, and
+  // a destructor must not be where a finalizing interpreter ends this thread (without_gil).
+  if (owned_) tier_runtime_destroy(rt_);
 }
 
 tier_policy parse_policy(tier_runtime *rt, const std::string &text) {
@@ -77,13 +74,8 @@ struct Where {
 Where where(tier_runtime *rt, Range r) {
   tier_where_result res{};
   res.size = sizeof res;
-  tier_status s;
-  {
-    // One move_pages(2) query per page: long for large ranges, and it touches no Python state.
-    py::gil_scoped_release nogil;
-    s = tier_where(rt, r.ptr, r.len, &res);
-  }
-  check(s);
+  // One move_pages(2) query per page: long for large ranges, and it touches no Python state.
+  check(without_gil([&] { return tier_where(rt, r.ptr, r.len, &res); }));
   Where w;
   for (int i = 0; i < res.nentries; ++i) w.nodes[res.entries[i].node] += res.entries[i].bytes;
   w.not_resident = res.not_resident;
@@ -197,12 +189,8 @@ Objects made from a runtime keep it alive.)doc")
              o.flags = (no_hugepage ? TIER_RUNTIME_NO_HUGEPAGE : 0u) |
                        (shared_arena ? TIER_RUNTIME_SHARED_ARENA : 0u);
              tier_runtime *rt = nullptr;
-             tier_status s;
-             {
-               py::gil_scoped_release nogil;  // discovery reads sysfs and hwloc
-               s = tier_runtime_create(&o, &rt);
-             }
-             check(s);
+             // Discovery reads sysfs and hwloc.
+             check(without_gil([&] { return tier_runtime_create(&o, &rt); }));
              return Runtime{std::make_shared<RuntimeCore>(rt, true)};
            }),
            py::arg("topology") = py::none(), py::kw_only(), py::arg("no_hugepage") = false,
@@ -285,11 +273,7 @@ Objects made from a runtime keep it alive.)doc")
   m.def(
       "default_runtime",
       []() {
-        tier_runtime *rt = nullptr;
-        {
-          py::gil_scoped_release nogil;
-          rt = tier_default_runtime();
-        }
+        tier_runtime *rt = without_gil([] { return tier_default_runtime(); });
         if (rt == nullptr) raise_last();
         return Runtime{std::make_shared<RuntimeCore>(rt, false)};
       },

@@ -48,3 +48,38 @@ def test_default_runtime_is_shared():
     a = tier.default_runtime().alloc(64)
     assert tier.default_runtime().owns(a)
     a.free()
+
+
+EXIT_SCRIPT = """
+import threading, tier
+rt = tier.Runtime("default")
+rt.start_agent(period_ms=5)
+a = rt.alloc(4 << 20, "bind=cxl")
+v = memoryview(a)
+v[:] = b"\\1" * len(a)
+region = rt.register(a)
+pool = rt.kv_pool(4, 2 << 20)
+block = memoryview(pool[pool.alloc(1)[0]])
+experts = rt.experts(1, 2)
+weights = memoryview(experts.register(0, 0, 2 << 20))
+def epochs():
+    while True:
+        rt.touch(a, reads=100)
+        rt.epoch()
+threading.Thread(target=epochs, daemon=True).start()
+print("exiting")
+"""
+
+
+def test_exit_with_work_in_flight():
+    # The interpreter exits with the agent running, views alive and a daemon thread inside
+    # tier_epoch (without the GIL): finalization ends that thread when it takes the GIL back,
+    # which must not abort the process.
+    import subprocess
+    import sys
+
+    for _ in range(3):
+        r = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == "exiting"
