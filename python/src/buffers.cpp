@@ -85,19 +85,20 @@ size_t to_size(int64_t value, const char *what) {
   return static_cast<size_t>(value);
 }
 
-Range resolve_range(py::handle target, std::optional<size_t> size) {
+HeldRange hold_range(py::handle target, std::optional<size_t> size) {
   if (PyBool_Check(target.ptr())) throw py::type_error("expected an address or a buffer, got bool");
   if (PyLong_Check(target.ptr())) {
     if (!size) throw py::type_error("an address needs a size");
     const auto addr = target.cast<uintptr_t>();
     if (addr == 0) throw py::value_error("address 0");
-    return {reinterpret_cast<void *>(addr), *size};
+    return {{reinterpret_cast<void *>(addr), *size}, nullptr};
   }
-  HeldBuffer held(target);  // released at return: only the address range is needed
-  if (size && *size > held.len())
+  auto held = std::make_unique<HeldBuffer>(target);
+  if (size && *size > held->len())
     throw py::value_error("size " + std::to_string(*size) + " exceeds the buffer's " +
-                          std::to_string(held.len()) + " bytes");
-  return {held.ptr(), size ? *size : held.len()};
+                          std::to_string(held->len()) + " bytes");
+  const Range range{held->ptr(), size ? *size : held->len()};
+  return {range, std::move(held)};
 }
 
 void init_buffers(py::module_ &m) {

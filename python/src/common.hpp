@@ -98,16 +98,6 @@ void set_getbuffer(py::handle type, getbufferproc getbuffer);
 // contract requires (nothing may propagate into the interpreter's C code).
 int guarded_getbuffer(Py_buffer *view, const std::function<int()> &body);
 
-// A byte range named by a Python value.
-struct Range {
-  void *ptr = nullptr;
-  size_t len = 0;
-};
-// `target` is either an int address (then `size` is required) or an object with the buffer
-// protocol (a tier.Allocation, a KV block, a numpy array, a memoryview slice, ...): its bytes,
-// or the first `size` of them. Raises TypeError / ValueError for anything else.
-Range resolve_range(py::handle target, std::optional<size_t> size);
-
 // A Python int that must not be negative, as a size (ValueError naming `what` otherwise).
 size_t to_size(int64_t value, const char *what);
 
@@ -126,6 +116,26 @@ class HeldBuffer {
  private:
   Py_buffer view_{};
 };
+
+// A byte range named by a Python value.
+struct Range {
+  void *ptr = nullptr;
+  size_t len = 0;
+};
+// A range, and the export that keeps a buffer's memory alive while it is used.
+struct HeldRange {
+  Range range;
+  std::unique_ptr<HeldBuffer> held;  // none for an int address
+};
+// `target` is either an int address (then `size` is required) or an object with the buffer
+// protocol (a tier.Allocation, a KV block, a numpy array, a memoryview slice, ...): its bytes,
+// or the first `size` of them. Raises TypeError / ValueError for anything else.
+HeldRange hold_range(py::handle target, std::optional<size_t> size);
+// The same for a call that uses the range at once, with the GIL held throughout: a buffer's
+// memory cannot be freed before the call returns.
+inline Range resolve_range(py::handle target, std::optional<size_t> size) {
+  return hold_range(target, size).range;
+}
 
 // ---- result structs ---------------------------------------------------------------------------
 

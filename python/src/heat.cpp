@@ -65,18 +65,10 @@ Region *register_region(const Runtime &r, py::handle target, std::optional<int64
                         py::handle group, bool pinned, bool sample_faults) {
   std::optional<size_t> len;
   if (size) len = to_size(*size, "size");
-  std::unique_ptr<HeldBuffer> held;
-  Range range;
-  if (PyLong_Check(target.ptr()) && !PyBool_Check(target.ptr())) {
-    range = resolve_range(target, len);
-  } else {
-    held = std::make_unique<HeldBuffer>(target);
-    if (len && *len > held->len()) throw py::value_error("size exceeds the buffer");
-    range = {held->ptr(), len ? *len : held->len()};
-  }
+  HeldRange held = hold_range(target, len);
   const uint32_t flags =
       (pinned ? TIER_REGION_PINNED : 0u) | (sample_faults ? TIER_REGION_SAMPLE_FAULTS : 0u);
-  return new Region(r.core, range, std::move(held), group_hint(group), flags);
+  return new Region(r.core, held.range, std::move(held.held), group_hint(group), flags);
 }
 
 uint32_t count(int64_t v, const char *what) {

@@ -223,7 +223,10 @@ Objects made from a runtime keep it alive.)doc")
           [](const Runtime &r, py::handle target, std::optional<int64_t> size) {
             std::optional<size_t> len;
             if (size) len = to_size(*size, "size");
-            return where(r.get(), resolve_range(target, len));
+            // The export is held while tier_where runs without the GIL, so that another thread
+            // cannot free the memory meanwhile.
+            const HeldRange held = hold_range(target, len);
+            return where(r.get(), held.range);
           },
           py::arg("target"), py::arg("size") = py::none(),
           "Where the pages of a buffer (or of `size` bytes at an int address) are.")
