@@ -35,6 +35,8 @@ from ._tier import (
     version,
 )
 
+from .storage import KvStore
+
 __version__ = version()
 
 # tier_status codes by name: TierError.status compares equal to these.
@@ -60,6 +62,7 @@ __all__ = [
     "KvBlockInfo",
     "KvPool",
     "KvPoolStats",
+    "KvStore",
     "NodeInfo",
     "NodeStats",
     "Region",
