@@ -19,6 +19,7 @@ packages=(
   catch2 libbenchmark-dev libjemalloc-dev libmimalloc-dev libmemkind-dev
   clang-format clang-tidy
   qemu-system-x86 busybox-static cpio gnuplot-nox python3
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-torch
   redis-server redis-tools
 )
 

@@ -31,8 +31,9 @@ run_ctest() {
   fi
 }
 
-# 1. Normal build.
-"$top/scripts/build.sh" "$top/build" -DTIER_WERROR=ON
+# 1. Normal build. TIER_BUILD_PYTHON=ON: deps.sh installed pybind11 and Python's headers, so a
+# Python package that cannot be built is an error here, not a silent omission.
+"$top/scripts/build.sh" "$top/build" -DTIER_WERROR=ON -DTIER_BUILD_PYTHON=ON
 run_ctest "$top/build" --timeout 600 -j2
 
 # 2. ASan + UBSan.

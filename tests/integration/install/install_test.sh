@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install_test.sh BUILD_DIR SOURCE_DIR - installs the build into a temporary prefix (as a
 # packager would, with DESTDIR-free --prefix) and builds and runs programs that use it the two
-# documented ways: find_package(Tier) (Tier::tier and Tier::tier_static) and pkg-config.
+# documented ways: find_package(Tier) (Tier::tier and Tier::tier_static) and pkg-config; when the
+# build has the Python package, imports the installed one too.
 set -euo pipefail
 trap 'echo "install_test: failed at line $LINENO" >&2' ERR
 build=$1
@@ -47,4 +48,22 @@ cc -o "$work/pc_static" "$src/consumer.c" $(pkg-config --cflags tier) -L"$work/p
   -Wl,-Bstatic -ltier -ltier_jemalloc -Wl,-Bdynamic $(pkg-config --libs hwloc numa tomlplusplus) \
   -lstdc++ -lm -lpthread -ldl
 "$work/pc_static"
+
+# The Python package, when the build made it: imported from the prefix's site directory alone,
+# and loading the installed libtier through its RPATH (no LD_LIBRARY_PATH).
+if [ -f "$build/python/tier/__init__.py" ]; then
+  python=$(sed -n 's/^Python3_EXECUTABLE:[A-Z]*=//p' "$build/CMakeCache.txt")
+  init=$(find "$work/prefix" -path '*/tier/__init__.py' | head -n 1)
+  [ -n "$init" ] || { echo "install_test: the tier Python package is missing from the install" >&2; exit 1; }
+  site=$(dirname "$(dirname "$init")")
+  (cd "$work" && PYTHONPATH="$site" TIER_TOPOLOGY=default "$python" -c "
+import sys, tier
+assert tier.__file__.startswith('$site'), tier.__file__
+assert [n.kind for n in tier.nodes()] == ['hbm', 'dram', 'cxl', 'cxl-pool']
+a = tier.Runtime().alloc(4096, 'bind=cxl')
+memoryview(a)[:4] = b'tier'
+maps = [l.split()[-1] for l in open('/proc/self/maps') if 'libtier.so' in l]
+assert maps and all(m.startswith('$work/prefix/') for m in maps), maps
+") || { echo "install_test: the installed tier Python package does not work" >&2; exit 1; }
+fi
 echo "install_test: find_package(Tier) and pkg-config consumers built and ran"
