@@ -14,6 +14,7 @@
 // first metadata block comes from ordinary memory rather than from a (possibly tiny) tier.
 // Thread-safety: see arena.hpp.
 #include "alloc/arena.hpp"
+#include "alloc/upper_hooks.hpp"
 
 #include <pthread.h>
 #include <sched.h>
@@ -28,7 +29,6 @@
 #include "alloc/chunks.hpp"
 #include "alloc/fork.hpp"
 #include "alloc/placement.hpp"
-#include "client/agent.hpp"
 #include "prim/os.hpp"
 
 // jemalloc's compiled-in options (it declares this symbol weak; TIERJE_MALLOC_CONF in the
@@ -224,7 +224,7 @@ void destroy_thread_tcaches(void *) {
 
 void init_once_body(Status *result) {
   // Order matters for fork safety (fork.cpp): our inner handlers, then jemalloc's (registered
-  // when it initialises), then our outer handlers, then the agents' (agent.cpp).
+  // when it initialises), then our outer handlers, then the layer above's (upper_hooks.hpp).
   register_inner_fork_handlers();
   const char *version = nullptr;
   size_t len = sizeof version;
@@ -233,7 +233,7 @@ void init_once_body(Status *result) {
     return;
   }
   register_outer_fork_handlers();
-  tier::client::register_fork_handlers();  // the agents' epoch locks: taken before ours
+  tier::alloc::register_upper_fork_handlers();  // the agents' epoch locks: taken before ours
   init_size_classes();
   const unsigned cpus = usable_cpus();
   g_arena_slots = cpus < kArenaSlots ? (cpus > 0 ? cpus : 1) : kArenaSlots;

@@ -7,6 +7,7 @@
 // Thread-safety: see chunks.hpp. Syscalls (mmap, mbind, madvise, munmap) run outside the chunk
 // mutex; only table updates are inside it.
 #include "alloc/chunks.hpp"
+#include "alloc/upper_hooks.hpp"
 
 #include <sys/mman.h>
 
@@ -16,7 +17,6 @@
 #include <vector>
 
 #include "alloc/placement.hpp"
-#include "client/agent.hpp"
 #include "prim/os.hpp"
 
 namespace tier::alloc {
@@ -342,7 +342,7 @@ Status large_free(tier_runtime *rt, void *p) {
   }
   // Regions registered inside the run are forgotten, and an epoch moving them finishes, before
   // the run is cached or unmapped under the mover.
-  tier::client::before_free(rt, p, block.len);
+  tier::alloc::notify_before_free(rt, p, block.len);
   PageMap *pm = PageMap::existing();
   int first_slot = pm->get(addr).node_slot;
   bool one_node = true;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "alloc/abi.hpp"
+#include "alloc/upper_hooks.hpp"
 #include "alloc/arena.hpp"
 #include "alloc/chunks.hpp"
 #include "alloc/class_map.hpp"
@@ -16,7 +17,6 @@
 #include "alloc/magazine.hpp"
 #include "alloc/placement.hpp"
 #include "alloc/runtime.hpp"
-#include "client/agent.hpp"
 
 using namespace tier;
 using namespace tier::alloc;
@@ -157,7 +157,7 @@ void tier_runtime_destroy(tier_runtime *runtime) {
     // The default runtime lives for the whole process; destroying it would leave a dangling
     // handle in every caller of tier_default_runtime.
     if (runtime == g_default.load(std::memory_order_acquire)) return 0;
-    tier::client::on_runtime_destroy(runtime);  // stops its agent before the memory goes
+    tier::alloc::notify_runtime_destroy(runtime);  // stops its agent before the memory goes
     destroy_runtime(runtime);
     return 0;
   });
