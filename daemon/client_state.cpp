@@ -121,7 +121,7 @@ Status check_entries(const dp::ShmChunk *e, uint32_t n, const RegionMap &regions
   return {};
 }
 
-TableRead read_table(ClientState *c, uint64_t epoch, double factor,
+TableRead read_table(ClientState *c, uint64_t epoch, heat::HeatClock &clock,
                      const std::vector<int32_t> &nodes, std::string *why) {
   auto *h = static_cast<dp::ShmHeader *>(c->shm);
   const dp::ShmChunk *src = dp::shm_chunks(c->shm, c->max_requests);
@@ -161,7 +161,6 @@ TableRead read_table(ClientState *c, uint64_t epoch, double factor,
   std::vector<DaemonChunk> &next = c->spare;
   next.clear();
   next.reserve(copy.size());
-  const auto epoch32 = static_cast<uint32_t>(epoch);
   size_t j = 0;
   for (const dp::ShmChunk &e : copy) {
     while (j < c->chunks.size() && c->chunks[j].addr < e.addr) ++j;
@@ -176,18 +175,10 @@ TableRead read_table(ClientState *c, uint64_t epoch, double factor,
     d.node = e.node;
     d.group = e.group;
     d.pinned = e.flags & dp::kChunkPinned;
-    // Deltas as the in-process tracker takes them: 32-bit halves, the reads carry removed.
-    const uint32_t r_now = static_cast<uint32_t>(e.counts), r_seen = static_cast<uint32_t>(d.seen);
-    const uint32_t dr = r_now - r_seen;
-    const uint32_t dw = static_cast<uint32_t>(e.counts >> 32) -
-                        static_cast<uint32_t>(d.seen >> 32) - (r_now < r_seen ? 1u : 0u);
+    const uint64_t delta = heat::counter_delta(e.counts, d.seen).total();
     d.seen = e.counts;
-    const uint64_t delta = uint64_t{dr} + dw;
-    d.total += delta;
     d.accesses = static_cast<uint32_t>(std::min<uint64_t>(delta, UINT32_MAX));
-    d.temperature = heat::next_temperature(d.temperature, delta, factor);
-    d.history = (d.history << 1) | (delta ? 1u : 0u);
-    if (delta) d.last_access_epoch = epoch32;
+    clock.fold(d, delta);
     next.push_back(d);
   }
   std::swap(c->chunks, c->spare);

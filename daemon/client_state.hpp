@@ -23,6 +23,7 @@
 
 #include "client/daemon_protocol.hpp"
 #include "common/result.hpp"
+#include "heat/rule.hpp"
 #include "migrate/mover.hpp"
 
 namespace tier::daemon {
@@ -47,6 +48,7 @@ struct DaemonChunk {
   uint32_t history = 0;
   uint32_t last_access_epoch = 0;
   uint32_t last_move_epoch = 0;
+  uint8_t policy_tag = 0;  // the policy's memory of this chunk (Plan::tags), kept across epochs
 };
 
 struct ClientState {
@@ -104,11 +106,11 @@ Status check_entries(const daemon_proto::ShmChunk *entries, uint32_t count,
                      const std::vector<int32_t> &known_nodes);
 
 enum class TableRead { kUpdated, kUnchanged, kRefused };
-// One epoch's read of the shared table: seqlock copy, check, and heat update (decay `factor`,
-// heat weighted in ChunkInfo later). kUnchanged when the client is mid-write or its table does
-// not reflect its latest region message yet; kRefused with `why` set when the table fails a
+// One epoch's read of the shared table: seqlock copy, check, and heat update (the heat rule, with
+// `clock`, heat weighted in ChunkInfo later). kUnchanged when the client is mid-write or its table
+// does not reflect its latest region message yet; kRefused with `why` set when the table fails a
 // check (the client's chunks are dropped for this epoch).
-TableRead read_table(ClientState *client, uint64_t epoch, double factor,
+TableRead read_table(ClientState *client, uint64_t epoch, heat::HeatClock &clock,
                      const std::vector<int32_t> &known_nodes, std::string *why);
 
 }  // namespace tier::daemon

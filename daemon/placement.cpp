@@ -6,16 +6,15 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "client/agent.hpp"
 #include "emu/cost_model.hpp"
 #include "heat/temperature.hpp"
+#include "epoch/runner.hpp"
 #include "migrate/rate_limit.hpp"
 #include "prim/os.hpp"
 
 namespace tier::daemon {
 
 namespace dp = tier::daemon_proto;
-using migrate::monotonic_ns;
 
 Placement::Placement(const DaemonOptions &options, Topology topology, LogFn log)
     : options_(options), topology_(std::move(topology)), log_(std::move(log)) {
@@ -31,7 +30,9 @@ Result<std::unique_ptr<Placement>> Placement::create(const DaemonOptions &option
   if (!(options.half_life_epochs > 0))
     return make_error(TIER_ECONFIG, "half_life_epochs must be > 0");
   std::unique_ptr<Placement> p(new Placement(options, std::move(topology), std::move(log)));
-  if (Status s = p->set_policy(options.policy); !s) return std::move(s).error();
+  Result<policy::Policy> policy = policy::make_policy(options.policy);
+  if (!policy) return std::move(policy).error();
+  p->runner_ = std::make_unique<epoch::Runner>(p->runner_config(), *policy);
   return p;
 }
 
@@ -60,21 +61,38 @@ int Placement::tier_of(int32_t node) const {
   return n ? n->tier : -1;
 }
 
+epoch::RunnerConfig Placement::runner_config() const {
+  epoch::RunnerConfig rc;
+  rc.temperature.half_life_epochs = options_.half_life_epochs;
+  rc.budget_bytes = options_.budget_bytes_per_epoch;
+  // The snapshot is valid by construction: ids are positions, every node is one of ours, and
+  // each client's groups were checked contiguous (check_entries) and renumbered apart. So the
+  // policy's own O(n log n) validation is skipped.
+  rc.validate = false;
+  return rc;
+}
+
 Status Placement::set_policy(const std::string &name) {
   Result<policy::Policy> p = policy::make_policy(name);
   if (!p) return std::move(p).error();
-  policy_ = std::make_unique<policy::Policy>(*p);
-  policy_state_ = 0;
+  runner_->set_policy(*p);
   return {};
 }
 
 void Placement::set_tuning(const DaemonOptions &o) {
+  const double half_life = options_.half_life_epochs;
   options_.budget_bytes_per_epoch = o.budget_bytes_per_epoch;
   options_.rate_bytes_per_second = o.rate_bytes_per_second;
   options_.half_life_epochs = o.half_life_epochs > 0 ? o.half_life_epochs : 4.0;
   options_.default_quota_bytes = o.default_quota_bytes;
   options_.low_watermark = o.low_watermark;
   options_.high_watermark = o.high_watermark;
+  runner_->set_budget(options_.budget_bytes_per_epoch);
+  // A new half-life is a new heat clock (the chunks keep their heat); the policy stays.
+  if (options_.half_life_epochs != half_life) {
+    policy::Policy p = runner_->policy();
+    runner_ = std::make_unique<epoch::Runner>(runner_config(), p);
+  }
 }
 
 void Placement::collect_results(ClientState *c) {
@@ -99,7 +117,8 @@ void Placement::collect_results(ClientState *c) {
 }
 
 uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &moves, uint64_t *bytes,
-                             bool manual) {
+                             bool manual, std::vector<bool> *landed) {
+  if (landed) landed->assign(moves.size(), false);
   const auto epoch32 = static_cast<uint32_t>(epoch_);
   if (c->emulated) {
     // The client's memory and emulated node accounting are in its address space: hand it the
@@ -121,6 +140,7 @@ uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &mov
       c->batch.emplace_back(d.bytes, static_cast<uint8_t>(reason_of(d.node, r.to, manual)));
       d.last_move_epoch = epoch32;
       *bytes += d.bytes;
+      if (landed) (*landed)[i] = true;
     }
     if (n == 0) return 0;
     h->request_count.store(static_cast<uint32_t>(n), std::memory_order_relaxed);
@@ -143,9 +163,7 @@ uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &mov
   std::vector<migrate::MoveRange> ranges;
   for (const PlannedMove &pm : moves) {
     const DaemonChunk &d = c->chunks[pm.chunk];
-    migrate::MoveRange r;
-    r.addr = d.addr & ~(prim::kPageSize - 1);
-    r.bytes = ((d.addr + d.bytes + prim::kPageSize - 1) & ~(prim::kPageSize - 1)) - r.addr;
+    migrate::MoveRange r = migrate::page_cover(d.addr, d.bytes, prim::kPageSize);
     r.from = d.node;
     r.to = pm.to;
     r.chunk = pm.chunk;
@@ -165,12 +183,11 @@ uint64_t Placement::dispatch(ClientState *c, const std::vector<PlannedMove> &mov
     failed_bytes[reason] += o == migrate::Outcome::kFailed || o == migrate::Outcome::kRefused
                                 ? ranges[i].bytes
                                 : uint64_t{outcomes[i].pages_failed} * prim::kPageSize;
-    if (o != migrate::Outcome::kMoved && o != migrate::Outcome::kInPlace &&
-        o != migrate::Outcome::kPartial)
-      continue;
+    if (!migrate::landed(o)) continue;
     DaemonChunk &d = c->chunks[moves[i].chunk];
     d.node = moves[i].to;
     d.last_move_epoch = epoch32;
+    if (landed) (*landed)[i] = true;
     ++done;
   }
   *bytes += stats.bytes_moved;
@@ -194,129 +211,179 @@ void Placement::refresh_nodes(ClientState *c) {
     c->chunks[i].node = status[i] >= 0 && topology_.find(status[i]) ? status[i] : -1;
 }
 
-EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
-  const uint64_t start = monotonic_ns();
-  EpochSummary sum;
-  sum.epoch = ++epoch_;
-  heat::TemperatureConfig tc;
-  tc.half_life_epochs = options_.half_life_epochs;
-  const double factor = heat::decay_factor(tc);
+// ---- The epoch's adapters ----------------------------------------------------------------
 
-  // The snapshot and its index are members so their memory (about 90 bytes a chunk) is
-  // reused between epochs rather than faulted in afresh.
-  policy::Snapshot &snap = snap_;
-  snap.nodes.clear();
-  snap.chunks.clear();
-  snap.epoch = epoch_;
-  snap.budget_bytes =
-      options_.budget_bytes_per_epoch ? options_.budget_bytes_per_epoch : UINT64_MAX;
-  snap.policy_state = policy_state_;
-  for (const Node &n : topology_.nodes) {
-    policy::NodeState s = emu::node_state(n);  // figures priced by the cost model
-    s.capacity = n.capacity;
-    snap.nodes.push_back(s);
-  }
-  client::apply_watermarks(&snap.nodes, options_.low_watermark, options_.high_watermark);
+// The clients' validated tables as the chunk source: heat by the engine's rule, temperatures
+// weighted by the client's priority (2^(p/100)), groups renumbered per client so they stay
+// distinct, chunk ids = positions in refs_.
+class Placement::Source final : public epoch::ChunkSource {
+ public:
+  Source(Placement *p, const std::vector<ClientState *> &clients) : p_(p), clients_(clients) {}
 
-  std::vector<Ref> &refs = refs_;
-  refs.clear();
-  uint32_t next_group = 1;
-  size_t expected = 0;
-  for (const ClientState *c : clients) expected += c->chunks.size() + 64;
-  refs.reserve(expected);
-  snap.chunks.reserve(expected);
-  for (ClientState *c : clients) {
-    collect_results(c);
-    std::string why;
-    if (read_table(c, epoch_, factor, node_ids_, &why) == TableRead::kRefused) {
-      ++c->refusals;
-      ++refusals_total;
-      ++table_refusals;
-      if (why != c->last_refusal)
-        log_("warn",
-             "client " + std::to_string(c->pid) + " (" + c->comm + "): table refused: " + why);
-      c->last_refusal = why;
-    }
-    if (!c->emulated) refresh_nodes(c);
-    const double weight = std::exp2(std::clamp(c->priority, -1000, 1000) / 100.0);
-    std::unordered_map<uint32_t, uint32_t> groups;
-    for (size_t i = 0; i < c->chunks.size(); ++i) {
-      const DaemonChunk &d = c->chunks[i];
-      if (d.node < 0) continue;  // not faulted in yet: nothing to reason about or move
-      policy::ChunkInfo ci;
-      ci.id = refs.size();
-      ci.bytes = d.bytes;
-      ci.node = d.node;
-      if (d.group) {
-        auto [it, fresh] = groups.try_emplace(d.group, next_group);
-        if (fresh) ++next_group;
-        ci.group = it->second;
+  Status collect(heat::HeatClock &clock, policy::Snapshot *snap, epoch::Report *rep) override {
+    std::vector<Ref> &refs = p_->refs_;
+    refs.clear();
+    uint32_t next_group = 1;
+    size_t expected = 0;
+    for (const ClientState *c : clients_) expected += c->chunks.size() + 64;
+    refs.reserve(expected);
+    snap->chunks.reserve(expected);
+    for (ClientState *c : clients_) {
+      p_->collect_results(c);
+      std::string why;
+      if (read_table(c, clock.epoch(), clock, p_->node_ids_, &why) == TableRead::kRefused) {
+        ++c->refusals;
+        ++p_->refusals_total;
+        ++p_->table_refusals;
+        if (why != c->last_refusal)
+          p_->log_("warn", "client " + std::to_string(c->pid) + " (" + c->comm +
+                               "): table refused: " + why);
+        c->last_refusal = why;
       }
-      ci.owner = c->id;
-      ci.pinned = d.pinned;
-      ci.temperature = static_cast<float>(d.temperature * weight);
-      ci.accesses = d.accesses;
-      ci.total_accesses = d.total;
-      ci.history = d.history;
-      ci.last_access_epoch = d.last_access_epoch;
-      ci.last_move_epoch = d.last_move_epoch;
-      for (policy::NodeState &n : snap.nodes)
-        if (n.id == d.node) {
-          n.used += d.bytes;
-          break;
+      if (!c->emulated) p_->refresh_nodes(c);
+      const double weight = std::exp2(std::clamp(c->priority, -1000, 1000) / 100.0);
+      std::unordered_map<uint32_t, uint32_t> groups;
+      for (size_t i = 0; i < c->chunks.size(); ++i) {
+        const DaemonChunk &d = c->chunks[i];
+        ++rep->chunks;
+        rep->accesses += d.accesses;
+        rep->active_chunks += d.accesses ? 1 : 0;
+        if (d.node < 0) continue;  // not faulted in yet: nothing to reason about or move
+        policy::ChunkInfo ci;
+        ci.id = refs.size();
+        ci.bytes = d.bytes;
+        ci.node = d.node;
+        if (d.group) {
+          auto [it, fresh] = groups.try_emplace(d.group, next_group);
+          if (fresh) ++next_group;
+          ci.group = it->second;
         }
-      snap.chunks.push_back(ci);
-      refs.push_back({c, i});
-    }
-  }
-  sum.chunks = snap.chunks.size();
-  chunks_last = sum.chunks;
-
-  const uint64_t plan_start = monotonic_ns();
-  // The snapshot is valid by construction: ids are positions, every node is one of ours, and
-  // each client's groups were checked contiguous (check_entries) and renumbered apart. So the
-  // policy's own O(n log n) validation is skipped.
-  Result<policy::Plan> plan = policy_->plan_unchecked(snap);
-  sum.plan_ns = monotonic_ns() - plan_start;
-  if (!plan) {
-    log_("error", "epoch " + std::to_string(epoch_) + ": " + plan.error().message);
-  } else {
-    policy_state_ = plan->policy_state;
-    sum.moves_planned = plan->moves.size();
-    // Quotas: a client's fast-tier (tier 0) bytes may not grow past its quota. Only
-    // promotions are dropped (with the rest of their group): dropping a demotion could
-    // overfill the node it was making room in.
-    std::unordered_map<ClientState *, int64_t> fast;
-    for (const Ref &r : refs) {
-      const DaemonChunk &d = r.client->chunks[r.index];
-      if (tier_of(d.node) == 0) fast[r.client] += d.bytes;
-    }
-    std::unordered_map<ClientState *, std::vector<PlannedMove>> per_client;
-    uint32_t dropped_group = 0;
-    for (const policy::Move &m : plan->moves) {
-      if (m.chunk >= refs.size()) continue;
-      const Ref &r = refs[m.chunk];
-      const uint64_t quota = r.client->quota_bytes;
-      const bool into_fast = tier_of(m.to) == 0 && tier_of(m.from) != 0;
-      if (m.group && m.group == dropped_group) {
-        ++sum.moves_dropped_quota;
-        continue;
+        ci.owner = c->id;
+        ci.pinned = d.pinned;
+        ci.policy_tag = d.policy_tag;
+        ci.temperature = static_cast<float>(d.temperature * weight);
+        ci.accesses = d.accesses;
+        ci.total_accesses = d.total;
+        ci.history = d.history;
+        ci.last_access_epoch = d.last_access_epoch;
+        ci.last_move_epoch = d.last_move_epoch;
+        for (policy::NodeState &n : snap->nodes)
+          if (n.id == d.node) {
+            n.used += d.bytes;
+            break;
+          }
+        snap->chunks.push_back(ci);
+        refs.push_back({c, i});
       }
+    }
+    p_->chunks_last = snap->chunks.size();
+    return {};
+  }
+
+  void keep_tags(const std::vector<policy::Plan::Tag> &tags) override {
+    for (const policy::Plan::Tag &t : tags)
+      if (t.chunk < p_->refs_.size()) {
+        const Ref &r = p_->refs_[t.chunk];
+        r.client->chunks[r.index].policy_tag = t.tag;
+      }
+  }
+
+ private:
+  Placement *p_;
+  const std::vector<ClientState *> &clients_;
+};
+
+// Quotas: a client's fast-tier (tier 0) bytes may not grow past its quota. Only promotions
+// are dropped (with the rest of their group): dropping a demotion could overfill the node it
+// was making room in.
+class Placement::QuotaFilter final : public epoch::MoveFilter {
+ public:
+  explicit QuotaFilter(Placement *p) : p_(p) {}
+  void filter(const policy::Snapshot &, std::vector<policy::Move> *moves) override {
+    std::unordered_map<ClientState *, int64_t> fast;
+    for (const Ref &r : p_->refs_) {
+      const DaemonChunk &d = r.client->chunks[r.index];
+      if (p_->tier_of(d.node) == 0) fast[r.client] += d.bytes;
+    }
+    uint32_t dropped_group = 0;
+    std::vector<policy::Move> kept;
+    kept.reserve(moves->size());
+    for (const policy::Move &m : *moves) {
+      if (m.chunk >= p_->refs_.size()) continue;
+      const Ref &r = p_->refs_[m.chunk];
+      const uint64_t quota = r.client->quota_bytes;
+      const bool into_fast = p_->tier_of(m.to) == 0 && p_->tier_of(m.from) != 0;
+      if (m.group && m.group == dropped_group) continue;
       if (into_fast && quota &&
           fast[r.client] + static_cast<int64_t>(m.bytes) > static_cast<int64_t>(quota)) {
         dropped_group = m.group;
-        ++sum.moves_dropped_quota;
         continue;
       }
       if (into_fast) fast[r.client] += m.bytes;
-      if (tier_of(m.from) == 0 && tier_of(m.to) != 0) fast[r.client] -= m.bytes;
-      per_client[r.client].push_back({r.index, m.to});
+      if (p_->tier_of(m.from) == 0 && p_->tier_of(m.to) != 0) fast[r.client] -= m.bytes;
+      kept.push_back(m);
     }
-    for (auto &[client, moves] : per_client)
-      sum.moves_issued += dispatch(client, moves, &sum.bytes_issued, /*manual=*/false);
+    *moves = std::move(kept);
   }
 
-  sum.epoch_ns = monotonic_ns() - start;
+ private:
+  Placement *p_;
+};
+
+// The moves per client: move_pages on its pid (real NUMA) or a request batch in its table
+// (emulated).
+class Placement::Sink final : public epoch::MoveSink {
+ public:
+  explicit Sink(Placement *p) : p_(p) {}
+  Status apply(const policy::Snapshot &, const std::vector<policy::Move> &moves,
+               std::vector<bool> *landed, epoch::Report *) override {
+    // Per client, in plan order; `at` maps each client's moves back to the plan's positions.
+    std::unordered_map<ClientState *, std::pair<std::vector<PlannedMove>, std::vector<size_t>>>
+        per_client;
+    std::vector<ClientState *> order;
+    for (size_t i = 0; i < moves.size(); ++i) {
+      const Ref &r = p_->refs_[moves[i].chunk];
+      auto [it, fresh] = per_client.try_emplace(r.client);
+      if (fresh) order.push_back(r.client);
+      it->second.first.push_back({r.index, moves[i].to});
+      it->second.second.push_back(i);
+    }
+    std::vector<bool> done;
+    for (ClientState *c : order) {
+      auto &[planned, at] = per_client[c];
+      p_->dispatch(c, planned, &p_->epoch_bytes_, /*manual=*/false, &done);
+      for (size_t k = 0; k < at.size(); ++k) (*landed)[at[k]] = done[k];
+    }
+    return {};
+  }
+
+ private:
+  Placement *p_;
+};
+
+EpochSummary Placement::run_epoch(const std::vector<ClientState *> &clients) {
+  std::vector<policy::NodeState> nodes;
+  for (const Node &n : topology_.nodes) {
+    policy::NodeState s = emu::node_state(n);  // figures priced by the cost model
+    s.capacity = n.capacity;
+    nodes.push_back(s);
+  }
+  epoch::apply_watermarks(&nodes, options_.low_watermark, options_.high_watermark);
+  Source source(this, clients);
+  QuotaFilter quotas(this);
+  Sink sink(this);
+  epoch_bytes_ = 0;
+  Result<epoch::Report> r = runner_->run(++epoch_, nodes, source, &quotas, sink);
+  EpochSummary sum;
+  if (!r) {
+    log_("error", r.error().message);
+    sum.epoch = epoch_;
+  } else {
+    sum = std::move(*r);
+    // Handed over counts as issued: an emulated client applies its batch at its next sync.
+    sum.moves_issued = sum.moves_done;
+    sum.bytes_issued = epoch_bytes_;
+  }
   ++epochs_run;
   last_epoch_ns = sum.epoch_ns;
   max_epoch_ns = std::max(max_epoch_ns, sum.epoch_ns);
@@ -389,7 +456,7 @@ void Placement::fill_status(dp::StatusReply *out, const std::vector<ClientState 
   out->emulated = topology_.emulated ? 1 : 0;
   out->epoch_ms = options_.epoch_ms;
   out->chunks = chunks_last;
-  dp::copy_text(out->policy, policy_->name());
+  dp::copy_text(out->policy, runner_->policy().name());
   dp::copy_text(out->topology, topology_.source);
   out->nnodes = static_cast<uint32_t>(topology_.nodes.size());
   const std::vector<NodeUsage> usage = node_usage(clients);

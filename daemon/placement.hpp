@@ -1,6 +1,8 @@
 // placement.hpp - tierd's global epoch: every client's chunks in one snapshot, one plan under
 // each tier's capacity, then the moves carried out per client.
 //
+// The epoch is the engine's (epoch/runner.hpp), the same the in-process agent and tier-replay
+// run; Placement is its adapter over the clients: the source, the quota filter, the sink.
 // Each epoch: read every client's shared table (client_state.hpp), build one policy::Snapshot
 // (chunk ids are positions in this epoch's list; owners are client ids; groups renumbered per
 // client so they stay distinct; temperatures weighted by the client's priority, 2^(p/100)), plan
@@ -26,21 +28,16 @@
 #include "client_state.hpp"
 #include "common/result.hpp"
 #include "daemon_options.hpp"
+#include "epoch/runner.hpp"
 #include "policy/policy.hpp"
 #include "topology/topology.hpp"
 
 namespace tier::daemon {
 
-struct EpochSummary {
-  uint64_t epoch = 0;
-  uint64_t chunks = 0;
-  uint64_t moves_planned = 0;
-  uint64_t moves_issued = 0;  // carried out (NUMA) or handed to clients (emulated)
-  uint64_t moves_dropped_quota = 0;
-  uint64_t bytes_issued = 0;
-  uint64_t plan_ns = 0;
-  uint64_t epoch_ns = 0;
-};
+// One epoch's report: the engine's own (epoch/runner.hpp). `chunks` counts every client's
+// chunks read, `rows` those shown to the policy, `moves_filtered` the promotions dropped by
+// fast-tier quotas, `moves_issued` the moves carried out (NUMA) or handed to clients (emulated).
+using EpochSummary = epoch::Report;
 
 // Why a move was made, for the migration counters (tier_migrated_bytes_total{reason}):
 // the policy's moves by tier rank (to a faster tier, a slower one, or another node of the same
@@ -67,9 +64,11 @@ class Placement {
   const std::vector<int32_t> &node_ids() const { return node_ids_; }
   bool emulated() const { return topology_.emulated; }
   int tier_of(int32_t node) const;
-  const char *policy_name() const { return policy_->name(); }
+  const char *policy_name() const { return runner_->policy().name(); }
 
   Status set_policy(const std::string &name);
+  // The epoch engine (its last snapshot and plan, for tests and diagnostics).
+  const epoch::Runner &runner() const { return *runner_; }
   // Options that may change on reload (policy is set separately).
   void set_tuning(const DaemonOptions &options);
 
@@ -90,31 +89,35 @@ class Placement {
 
  private:
   Placement(const DaemonOptions &options, Topology topology, LogFn log);
-  // Carries out `moves` (indices into the epoch's chunk list) for one client; returns the
-  // number issued.
+  class Source;  // the epoch's adapters (placement.cpp)
+  class QuotaFilter;
+  class Sink;
+  // Carries out `moves` (indices into the client's chunks) for one client; sets (*landed)[i]
+  // for each move carried out (NUMA) or handed to the client (emulated) and returns their
+  // number.
   struct PlannedMove {
     size_t chunk;  // index in the client's chunks
     int32_t to;
   };
   uint64_t dispatch(ClientState *client, const std::vector<PlannedMove> &moves, uint64_t *bytes,
-                    bool manual);
+                    bool manual, std::vector<bool> *landed = nullptr);
   MoveReason reason_of(int32_t from, int32_t to, bool manual) const;
   void collect_results(ClientState *client);
   void refresh_nodes(ClientState *client);
+  epoch::RunnerConfig runner_config() const;
 
   struct Ref {  // a snapshot chunk id -> the client and its chunk
     ClientState *client;
     size_t index;
   };
-  policy::Snapshot snap_;
   std::vector<Ref> refs_;
   DaemonOptions options_;
   Topology topology_;
   std::vector<int32_t> node_ids_;
   LogFn log_;
-  std::unique_ptr<policy::Policy> policy_;
-  double policy_state_ = 0;
+  std::unique_ptr<epoch::Runner> runner_;
   uint64_t epoch_ = 0;
+  uint64_t epoch_bytes_ = 0;  // bytes the current epoch's sink moved or handed over
 
  public:
   // Totals (read by status).

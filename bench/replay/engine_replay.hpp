@@ -1,13 +1,15 @@
 // engine_replay.hpp - replaying a workload through the placement engine that tierd runs.
 //
-// Two nodes: the fast tier (node 0, tier 0, `capacity_objects` objects) and a capacity tier
-// (node 1, tier 1, room for everything). Every epoch:
+// The epoch is the engine's own (libtier/epoch/runner.hpp), the one the in-process agent and
+// tierd run: the replay is its adapter, the trace's objects its chunk source and its bookkeeping
+// the move sink. Two nodes: the fast tier (node 0, tier 0, `capacity_objects` objects) and a
+// capacity tier (node 1, tier 1, room for everything). Every epoch:
 //   1. the epoch's references are served where each object is now: from node 0 it is a fast-tier
 //      hit, otherwise a miss. An object's first reference creates it, on node 0 if node 0 has
 //      room and on node 1 otherwise, the same for every policy (an allocator's first touch);
-//   2. the heat layer's rule updates each referenced object: decayed temperature (with the
-//      tracker's adaptive half-life when configured), history bits, totals, last access, reuse
-//      samples (heat/temperature.hpp, heat/reuse.hpp);
+//   2. the engine's heat rule (heat/rule.hpp) folds the epoch's references into each
+//      object it shows: decayed temperature (with the adaptive half-life when configured),
+//      history bits, totals, last access, reuse samples;
 //   3. a Snapshot is built — the fast tier's residents, the objects referenced this epoch, and
 //      the objects the policy tagged (ARC's ghosts) — and the policy plans it;
 //   4. the plan is applied: moves change nodes and count as migrated bytes, tags and the
@@ -24,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/result.hpp"
@@ -44,6 +47,8 @@ struct ReplayConfig {
   // (TimeModel::describe_nodes() fills them from the model that charges the replay).
   policy::NodeState fast_figures, slow_figures;
   policy::MoveCosts move;
+  // Called with every epoch's plan (for tests that compare engines, and for diagnostics).
+  std::function<void(uint64_t epoch, const policy::Plan &plan)> on_plan;
 };
 
 struct ReplayResult {

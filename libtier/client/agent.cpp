@@ -14,6 +14,7 @@
 
 #include "alloc/page_map.hpp"
 #include "alloc/runtime.hpp"
+#include "alloc/upper_hooks.hpp"
 #include "client/daemon_protocol.hpp"
 #include "emu/cost_model.hpp"
 #include "heat/source.hpp"
@@ -23,92 +24,6 @@
 namespace tier::client {
 
 using migrate::monotonic_ns;
-
-// ---- run_epoch ------------------------------------------------------------------------------
-
-void apply_watermarks(std::vector<policy::NodeState> *nodes, double low, double high) {
-  for (policy::NodeState &n : *nodes) {
-    n.wm_low = static_cast<uint64_t>(static_cast<double>(n.capacity) * low);
-    n.wm_high = static_cast<uint64_t>(static_cast<double>(n.capacity) * high);
-  }
-}
-
-Result<EpochReport> run_epoch(const EpochInputs &in) {
-  if (!in.table || !in.tracker || !in.policy || !in.mover || in.epoch == 0)
-    return make_error(TIER_EINVAL, "run_epoch: table, tracker, policy, mover and epoch > 0 needed");
-  const uint64_t start = monotonic_ns();
-  EpochReport rep;
-
-  policy::Snapshot snap;
-  snap.epoch = in.epoch;
-  snap.budget_bytes = in.budget_bytes;
-  snap.nodes = in.nodes;
-  std::vector<policy::ChunkInfo> all;
-  rep.heat = in.tracker->advance(*in.table, in.epoch, &all);
-
-  // Chunks on nodes the snapshot does not know (not yet faulted in, or memory the emulation
-  // cannot place) are left out: the engine cannot reason about them, and they cannot move.
-  std::vector<uint64_t> tracked(snap.nodes.size(), 0);
-  snap.chunks.reserve(all.size());
-  for (const policy::ChunkInfo &c : all) {
-    for (size_t n = 0; n < snap.nodes.size(); ++n)
-      if (snap.nodes[n].id == c.node) {
-        tracked[n] += c.bytes;
-        snap.chunks.push_back(c);
-        break;
-      }
-  }
-  // A node holds at least the tracked chunks on it, even memory the allocator did not place.
-  for (size_t n = 0; n < snap.nodes.size(); ++n)
-    snap.nodes[n].used = std::max(snap.nodes[n].used, tracked[n]);
-
-  const uint64_t plan_start = monotonic_ns();
-  Result<policy::Plan> plan = in.policy->plan(snap);
-  rep.plan_ns = monotonic_ns() - plan_start;
-  if (!plan) return std::move(plan).error().context("epoch " + std::to_string(in.epoch));
-  rep.moves_planned = plan->moves.size();
-
-  std::vector<migrate::MoveRange> ranges;
-  ranges.reserve(plan->moves.size());
-  for (const policy::Move &m : plan->moves) {
-    Result<heat::ChunkTable::Span> span = in.table->chunk_span(static_cast<heat::SlotId>(m.chunk));
-    migrate::MoveRange r;
-    r.from = m.from, r.to = m.to, r.chunk = m.chunk;
-    if (span) {
-      // Whole pages: move_pages moves pages, and a region's edges need not be page-aligned.
-      r.addr = span->addr & ~(prim::kPageSize - 1);
-      r.bytes =
-          ((span->addr + span->bytes + prim::kPageSize - 1) & ~(prim::kPageSize - 1)) - r.addr;
-    }
-    ranges.push_back(r);  // an unknown span stays empty and is reported failed by the mover
-  }
-  if (Status s = in.mover->move(ranges, &rep.outcomes, &rep.mover); !s)
-    return std::move(s).error().context("epoch " + std::to_string(in.epoch));
-
-  auto tier_of = [&](int32_t id) {
-    for (const policy::NodeState &n : snap.nodes)
-      if (n.id == id) return n.tier;
-    return -1;
-  };
-  for (size_t i = 0; i < plan->moves.size(); ++i) {
-    const policy::Move &m = plan->moves[i];
-    const migrate::RangeOutcome &o = rep.outcomes[i];
-    if (o.outcome == migrate::Outcome::kRefused) ++rep.moves_refused;
-    if (o.outcome != migrate::Outcome::kMoved && o.outcome != migrate::Outcome::kInPlace &&
-        o.outcome != migrate::Outcome::kPartial)
-      continue;
-    // A partial move leaves most of the chunk on the target; the next epoch's plan sees it
-    // there, and the remaining pages follow when the chunk is moved again.
-    in.table->record_move(static_cast<heat::SlotId>(m.chunk), m.to, in.epoch);
-    ++rep.moves_done;
-    if (tier_of(m.to) < tier_of(m.from))
-      ++rep.promotions;
-    else
-      ++rep.demotions;
-  }
-  rep.epoch_ns = monotonic_ns() - start;
-  return rep;
-}
 
 // ---- configuration ------------------------------------------------------------------------
 
@@ -141,6 +56,15 @@ Result<AgentConfig> config_from(const tier_agent_options *o) {
 
 namespace {
 
+// The agent's epoch configuration. The chunk table's snapshot is valid by construction except
+// for what registration races could leave, so it is still validated (cheap at agent scale).
+epoch::RunnerConfig runner_config(const AgentConfig &c) {
+  epoch::RunnerConfig rc;
+  rc.temperature.half_life_epochs = c.half_life_epochs;
+  rc.budget_bytes = c.budget_bytes;
+  return rc;
+}
+
 Result<std::unique_ptr<migrate::Mover>> make_mover(tier_runtime *rt, const AgentConfig &c) {
   migrate::RateLimit rate;
   rate.bytes_per_second = c.rate_bytes_per_second;
@@ -165,12 +89,10 @@ Result<std::unique_ptr<Agent>> Agent::create(tier_runtime *rt) {
   Result<std::unique_ptr<heat::ChunkTable>> t = heat::ChunkTable::create({});
   if (!t) return std::move(t).error();
   a->table_ = std::move(*t);
-  heat::TemperatureConfig tc;
-  tc.half_life_epochs = a->config_.half_life_epochs;
-  a->tracker_ = std::make_unique<heat::TemperatureTracker>(tc);
   Result<policy::Policy> p = policy::make_policy(policy::kDefaultPolicy);
   if (!p) return std::move(p).error();
-  a->policy_ = std::make_unique<policy::Policy>(*p);
+  a->runner_ = std::make_unique<epoch::Runner>(runner_config(a->config_), *p);
+  a->source_ = std::make_unique<epoch::TableSource>(a->table_.get());
   Result<std::unique_ptr<migrate::Mover>> m = make_mover(rt, a->config_);
   if (!m) return std::move(m).error();
   a->mover_ = std::move(*m);
@@ -292,7 +214,7 @@ Status Agent::set_policy(const std::string &name) {
   Result<policy::Policy> p = policy::make_policy(name);
   if (!p) return std::move(p).error();
   std::lock_guard lock(epoch_mu_);
-  policy_ = std::make_unique<policy::Policy>(*p);
+  runner_->set_policy(*p);
   return {};
 }
 
@@ -308,7 +230,7 @@ std::vector<policy::NodeState> Agent::node_states() const {
     n.used = reserved > cached ? reserved - cached : 0;
     out.push_back(n);
   }
-  apply_watermarks(&out, config_.low_watermark, config_.high_watermark);
+  epoch::apply_watermarks(&out, config_.low_watermark, config_.high_watermark);
   return out;
 }
 
@@ -341,18 +263,11 @@ Result<EpochReport> Agent::epoch() {
   if (daemon_connected()) {
     // tierd plans for every process at once; planning here too would fight it.
     EpochReport idle;
-    idle.heat.epoch = epoch_;
+    idle.epoch = epoch_;
     return idle;
   }
-  EpochInputs in;
-  in.table = table_.get();
-  in.tracker = tracker_.get();
-  in.policy = policy_.get();
-  in.mover = mover_.get();
-  in.nodes = node_states();
-  in.epoch = ++epoch_;
-  in.budget_bytes = config_.budget_bytes;
-  Result<EpochReport> r = run_epoch(in);
+  epoch::TableMoverSink sink(table_.get(), mover_.get());
+  Result<EpochReport> r = runner_->run(++epoch_, node_states(), *source_, nullptr, sink);
   if (!r) return r;
   epochs_.fetch_add(1, std::memory_order_relaxed);
   promotions_.fetch_add(r->promotions, std::memory_order_relaxed);
@@ -369,6 +284,11 @@ Result<EpochReport> Agent::epoch() {
   return r;
 }
 
+policy::Plan Agent::last_plan() {
+  std::lock_guard lock(epoch_mu_);
+  return runner_->last_plan();
+}
+
 Status Agent::start(const AgentConfig &config) {
   std::lock_guard tl(thread_mu_);
   if (thread_.joinable()) return make_error(TIER_EBUSY, "tier_agent_start: the agent already runs");
@@ -377,10 +297,9 @@ Status Agent::start(const AgentConfig &config) {
     Result<std::unique_ptr<migrate::Mover>> m = make_mover(rt_, config);
     if (!m) return std::move(m).error();
     mover_ = std::move(*m);
-    heat::TemperatureConfig tc;
-    tc.half_life_epochs = config.half_life_epochs;
-    // Temperatures live in the chunk table, so a new tracker keeps every chunk's heat.
-    tracker_ = std::make_unique<heat::TemperatureTracker>(tc);
+    // Temperatures live in the chunk table, so a new runner keeps every chunk's heat; the
+    // policy's scalar memory starts afresh.
+    runner_ = std::make_unique<epoch::Runner>(runner_config(config), runner_->policy());
     config_ = config;
   }
   stop_ = false;
@@ -437,7 +356,7 @@ void Agent::fill_stats(tier_agent_stats *out) {
   s.sampled_faults = sampled_faults_.load(std::memory_order_relaxed);
   {
     std::lock_guard lock(epoch_mu_);
-    std::snprintf(s.policy, sizeof s.policy, "%s", policy_->name());
+    std::snprintf(s.policy, sizeof s.policy, "%s", runner_->policy().name());
     std::snprintf(s.mover, sizeof s.mover, "%s", mover_->name());
   }
   // The caller's struct may be older (smaller) than ours: copy what it has room for.
@@ -463,9 +382,8 @@ std::mutex g_agents_mu;
 // so no agent's epoch lock may be left held by a thread that does not exist in the child. The
 // epoch lock is taken before any allocator lock (an epoch allocates and moves memory under it),
 // and after locks of libtier's callers (the preload shim registers regions under its own
-// mutex), so its prepare runs after theirs and before the allocator's: handlers registered
-// later run their prepare earlier, and this one is registered right after the allocator's
-// (register_fork_handlers, from the allocator's one-time initialisation).
+// mutex), so its prepare runs after theirs and before the allocator's: the allocator calls it
+// through its upper hooks (alloc/upper_hooks.hpp), registered right after its own handlers.
 void fork_prepare() {
   g_agents_mu.lock();
   for (Entry &e : g_agents)
@@ -513,6 +431,10 @@ Agent *agent_of(tier_runtime *rt, bool create) {
     set_last_error(TIER_ENOMEM, "heat: more than 64 runtimes with heat tracking");
     return nullptr;
   }
+  // From the first agent on, the allocator tells the agents about frees, runtime teardown and
+  // fork; before it there is nothing to tell.
+  static const alloc::UpperHooks hooks{before_free, on_runtime_destroy, fork_prepare, fork_release};
+  alloc::install_upper_hooks(&hooks);
   Result<std::unique_ptr<Agent>> a = Agent::create(rt);
   if (!a) {
     set_last_error(a.error());
@@ -522,11 +444,6 @@ Agent *agent_of(tier_runtime *rt, bool create) {
   free_entry->generation.store(rt->generation, std::memory_order_relaxed);
   free_entry->rt.store(rt, std::memory_order_release);
   return free_entry->agent.load(std::memory_order_relaxed);
-}
-
-void register_fork_handlers() {
-  static std::once_flag once;
-  std::call_once(once, [] { pthread_atfork(fork_prepare, fork_release, fork_release); });
 }
 
 void before_free(tier_runtime *rt, const void *ptr, size_t len) {

@@ -1,14 +1,10 @@
-// agent.hpp - the epoch (heat -> snapshot -> plan -> moves) and the in-process agent thread.
+// agent.hpp - the in-process agent: the per-runtime placement engine and its thread.
 //
-// run_epoch() is the reusable step, free of globals: it reads the chunk table's counters into
-// temperatures, builds a policy Snapshot from the node figures it is given, asks the policy for
-// a plan, turns each move into a mover range, runs the mover and records the new node and move
-// epoch of every chunk that moved. tierd calls the same function with its own table, nodes and
-// a NUMA mover on a client's pid.
-//
-// Agent is the per-runtime state behind include/tier/heat.h: the chunk table, the tracker, the
-// policy, the mover (emulated when the topology is emulated, else NUMA), a region directory
-// (for unregistering and for the allocator's free hook), statistics, and the optional thread.
+// Agent is the per-runtime state behind include/tier/heat.h: the chunk table, the epoch runner
+// (epoch/runner.hpp: heat rule, policy and its memory), the mover (emulated when the topology
+// is emulated, else NUMA), a region directory (for unregistering and for the allocator's free
+// hook), statistics, and the optional thread. Its epoch is the one tierd and tier-replay run,
+// with the chunk table as the source (epoch/table_source.hpp).
 //
 // Thread-safety: Agent's public functions are safe from any thread. Epochs (thread or
 // tier_epoch) are serialised by `epoch_mu_`; region (un)registration takes it too, so memory is
@@ -30,7 +26,8 @@
 #include "client/daemon_link.hpp"
 #include "client/fault_sampler.hpp"
 #include "heat/chunk_table.hpp"
-#include "heat/temperature.hpp"
+#include "epoch/runner.hpp"
+#include "epoch/table_source.hpp"
 #include "migrate/mover.hpp"
 #include "policy/policy.hpp"
 #include "policy/snapshot.hpp"
@@ -38,35 +35,9 @@
 
 namespace tier::client {
 
-// ---- The reusable epoch step ---------------------------------------------------------------
-
-struct EpochInputs {
-  heat::ChunkTable *table = nullptr;
-  heat::TemperatureTracker *tracker = nullptr;
-  const policy::Policy *policy = nullptr;
-  migrate::Mover *mover = nullptr;
-  std::vector<policy::NodeState> nodes;  // the nodes as they are now (capacity, used, marks)
-  uint64_t epoch = 0;                    // > 0, increasing
-  uint64_t budget_bytes = UINT64_MAX;
-};
-
-struct EpochReport {
-  heat::EpochHeat heat;
-  uint64_t moves_planned = 0;
-  uint64_t moves_done = 0;
-  uint64_t promotions = 0;  // chunks
-  uint64_t demotions = 0;
-  uint64_t moves_refused = 0;
-  uint64_t plan_ns = 0;
-  uint64_t epoch_ns = 0;
-  migrate::MoveStats mover;
-  std::vector<migrate::RangeOutcome> outcomes;  // one per planned move, plan order
-};
-
-Result<EpochReport> run_epoch(const EpochInputs &in);
-
-// Watermarks as fractions of capacity (free bytes), as the kernel's are in pages.
-void apply_watermarks(std::vector<policy::NodeState> *nodes, double low, double high);
+// The epoch itself is libtier/epoch/runner.hpp's, with the chunk table as its source and the
+// agent's mover as its sink (epoch/table_source.hpp).
+using EpochReport = epoch::Report;
 
 // ---- The per-runtime agent ----------------------------------------------------------------
 
@@ -95,6 +66,8 @@ class Agent {
 
   Status set_policy(const std::string &name);
   Result<EpochReport> epoch();
+  // The last epoch's plan (before any filter), a copy taken under the epoch lock.
+  policy::Plan last_plan();
   Status start(const AgentConfig &config);
   void stop();
   void fill_stats(tier_agent_stats *out);
@@ -125,8 +98,8 @@ class Agent {
 
   std::mutex epoch_mu_;  // serialises epochs, region changes, policy and mover changes
   AgentConfig config_;
-  std::unique_ptr<heat::TemperatureTracker> tracker_;
-  std::unique_ptr<policy::Policy> policy_;
+  std::unique_ptr<epoch::Runner> runner_;
+  std::unique_ptr<epoch::TableSource> source_;
   std::unique_ptr<migrate::Mover> mover_;
   struct Region {
     size_t length;
@@ -163,15 +136,13 @@ struct AgentHit {
   Agent *agent;
 };
 extern thread_local constinit AgentHit t_agent_hit;
-// Hooks for the allocator (see docs/migration.md, "Integration"):
-//  - before_free(rt, ptr, len): call from tier_free / large_free before the run is unmapped or
-//    cached; forgets regions inside it and waits for a running epoch.
-//  - on_runtime_destroy(rt): call first thing in tier_runtime_destroy; stops the agent thread
-//    and frees the heat state.
+// The allocator's events (alloc/upper_hooks.hpp), installed when the first agent is created:
+//  - before_free(rt, ptr, len): before a run is unmapped or cached, forgets regions inside it and
+//    waits for a running epoch;
+//  - on_runtime_destroy(rt): first thing in tier_runtime_destroy; stops the agent thread and
+//    frees the heat state;
+//  - fork: the agents' epoch locks are held across fork(2) (agent.cpp).
 void before_free(tier_runtime *rt, const void *ptr, size_t len);
 void on_runtime_destroy(tier_runtime *rt);
-// The agents' fork handlers (agent.cpp); called once by the allocator's initialisation, right
-// after its own outer handlers, so that the epoch lock is taken before any allocator lock.
-void register_fork_handlers();
 
 }  // namespace tier::client

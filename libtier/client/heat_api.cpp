@@ -111,10 +111,10 @@ TIER_API tier_status tier_epoch(tier_runtime *rt, tier_epoch_stats *stats) {
     if (stats) {
       tier_epoch_stats s;
       std::memset(&s, 0, sizeof s);
-      s.epoch = r->heat.epoch;
-      s.chunks = r->heat.chunks;
-      s.active_chunks = r->heat.active_chunks;
-      s.accesses = r->heat.accesses;
+      s.epoch = r->epoch;
+      s.chunks = r->chunks;
+      s.active_chunks = r->active_chunks;
+      s.accesses = r->accesses;
       s.moves_planned = r->moves_planned;
       s.moves_done = r->moves_done;
       s.promotions = r->promotions;

@@ -69,7 +69,8 @@ struct alignas(64) Chunk {
   // Identity (region, addr, group): set under the exclusive lock, read under the shared one.
   uint32_t region = 0;  // 0 = free slot
   uint64_t addr = 0;    // first byte of the chunk that belongs to the region
-  // Heat state: written only by the scanner (TemperatureTracker) under the shared lock.
+  // Heat state: written only by the epoch's scanner (epoch/table_source.hpp) under the
+  // shared lock.
   uint64_t seen = 0;   // `counts` at the last scan
   uint64_t total = 0;  // accesses since registration
   GroupId group = 0;   // (identity; placed here to keep the line at 64 bytes)

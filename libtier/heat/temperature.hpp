@@ -1,7 +1,7 @@
 // temperature.hpp - access heat per epoch: deltas, exponential decay, and a log2 histogram.
 //
-// Each epoch the tracker reads every chunk's cumulative counters, takes the delta since the
-// previous epoch, and folds it into a decaying temperature:
+// Each epoch the heat rule (heat/rule.hpp) takes every unit's accesses since the previous
+// epoch and folds them into a decaying temperature:
 //     T(e) = T(e-1) * 2^(-1/half_life) + accesses during e
 // so an access counts half as much `half_life` epochs later. A steady rate r settles at
 // r / (1 - 2^(-1/half_life)). Decay keeps the ranking responsive to shifts without losing
@@ -12,9 +12,7 @@
 // a capacity, as MEMTIS sizes its hot set to the fast tier. It lets the engine find the hot
 // set in O(n) without sorting a million chunks.
 //
-// Thread-safety: the tracker is used by one thread at a time (the agent's epoch thread);
-// TemperatureTracker::advance() holds the chunk table's shared lock for its pass. Histogram
-// and the free functions are plain values.
+// Thread-safety: plain values and pure functions.
 #pragma once
 
 #include <algorithm>
@@ -25,9 +23,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "heat/chunk_table.hpp"
 #include "heat/reuse.hpp"
-#include "policy/snapshot.hpp"
 
 namespace tier::heat {
 
@@ -110,37 +106,6 @@ class LogHistogram {
  private:
   std::array<uint64_t, kBuckets> weight_{};
   uint64_t zero_ = 0;
-};
-
-// Per-epoch statistics of a tracker pass.
-struct EpochHeat {
-  uint64_t epoch = 0;
-  uint64_t chunks = 0;
-  uint64_t active_chunks = 0;  // chunks accessed this epoch
-  uint64_t accesses = 0;       // reads + writes this epoch
-  uint64_t reads = 0;
-  uint64_t writes = 0;
-};
-
-class TemperatureTracker {
- public:
-  explicit TemperatureTracker(const TemperatureConfig &config = {});
-
-  // One epoch (epoch > 0, increasing): updates every live chunk's temperature, history and
-  // last access from its counters, and, when `out` is given, appends one ChunkInfo per chunk
-  // (in the table's scan order, so group members are adjacent) for the placement engine.
-  EpochHeat advance(ChunkTable &table, uint64_t epoch, std::vector<policy::ChunkInfo> *out);
-
-  const TemperatureConfig &config() const { return config_; }
-  // The half-life in use now (the configured one, or the adaptive estimate).
-  double half_life() const { return half_life_; }
-  const ReuseEstimator &reuse() const { return reuse_; }
-
- private:
-  TemperatureConfig config_;
-  double half_life_;
-  double factor_;
-  ReuseEstimator reuse_;
 };
 
 }  // namespace tier::heat

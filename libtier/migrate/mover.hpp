@@ -42,6 +42,15 @@ struct MoveRange {
   uint64_t chunk = 0;  // caller's id (chunk slot), echoed in the outcome
 };
 
+// The range of whole pages covering [addr, addr+bytes): move_pages moves pages, and a chunk's
+// edges (a region's first and last chunk) need not be page-aligned.
+inline MoveRange page_cover(uintptr_t addr, uint64_t bytes, size_t page_size) {
+  MoveRange r;
+  r.addr = addr & ~(page_size - 1);
+  r.bytes = ((addr + bytes + page_size - 1) & ~(page_size - 1)) - r.addr;
+  return r;
+}
+
 enum class Outcome : uint8_t {
   kMoved = 0,    // every page that needed it was moved (some may already have been there)
   kInPlace = 1,  // nothing to do: every page already on the target (or never faulted in)
@@ -50,6 +59,12 @@ enum class Outcome : uint8_t {
   kRefused = 4,  // the target has no room (emulated capacity); nothing moved
 };
 const char *outcome_name(Outcome outcome);
+// Whether an outcome leaves the range (or most of it) on its target: the engine then records
+// the move. A partial move leaves most of the chunk there; the next epoch's plan sees it
+// there, and the remaining pages follow when the chunk is moved again.
+inline bool landed(Outcome o) {
+  return o == Outcome::kMoved || o == Outcome::kInPlace || o == Outcome::kPartial;
+}
 
 struct RangeOutcome {
   uint64_t chunk = 0;

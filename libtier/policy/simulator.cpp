@@ -89,7 +89,7 @@ Status check_plan(const Snapshot &s, const Plan &plan) {
 }
 
 Simulator::Simulator(Snapshot initial, const heat::TemperatureConfig &config)
-    : s_(std::move(initial)), config_(config), factor_(heat::decay_factor(config)) {
+    : s_(std::move(initial)), clock_(config) {
   fastest_tier_ = INT32_MAX;
   for (const NodeState &n : s_.nodes) fastest_tier_ = std::min(fastest_tier_, n.tier);
 }
@@ -109,19 +109,25 @@ Status Simulator::observe(const std::vector<uint32_t> &accesses) {
   for (const NodeState &n : s_.nodes) fast[n.id] = n.tier == fastest_tier_;
   ++s_.epoch;
   ++stats_.epochs;
+  clock_.begin(s_.epoch);
   for (size_t i = 0; i < accesses.size(); ++i) {
     ChunkInfo &c = s_.chunks[i];
     const uint32_t a = accesses[i];
     c.accesses = a;
-    c.total_accesses += a;
-    c.temperature = heat::next_temperature(c.temperature, a, factor_);
-    c.history = (c.history << 1) | (a ? 1u : 0u);
-    if (a && c.last_access_epoch && config_.adaptive) reuse_.add(s_.epoch - c.last_access_epoch);
-    if (a) c.last_access_epoch = s_.epoch;
+    // The heat rule's fields, under the names ChunkInfo gives them.
+    struct {
+      float temperature;
+      uint64_t total;
+      uint32_t history;
+      uint64_t last_access_epoch;
+    } h{c.temperature, c.total_accesses, c.history, c.last_access_epoch};
+    clock_.fold(h, a);
+    c.temperature = h.temperature, c.total_accesses = h.total, c.history = h.history;
+    c.last_access_epoch = h.last_access_epoch;
     stats_.accesses += a;
     if (fast[c.node]) stats_.fast_hits += a;
   }
-  if (config_.adaptive) factor_ = std::exp2(-1.0 / heat::adaptive_half_life(config_, reuse_));
+  clock_.end();
   return {};
 }
 

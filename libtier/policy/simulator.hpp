@@ -1,10 +1,10 @@
 // simulator.hpp - a deterministic harness that advances epochs over a snapshot: feed it the
 // accesses of an epoch, let a policy plan, check the plan against the contract, apply it.
 //
-// It stands in for the chunk table, the temperature tracker and a mover together, with the
-// same temperature rule (heat/temperature.hpp), so unit tests and the trace replay exercise
-// the engine exactly as the agent runs it. It also keeps the figures the replay reports: the
-// fraction of accesses served by the fastest tier, bytes and moves.
+// It stands in for the chunk table, its source and a mover together, with the engine's heat
+// rule (heat/rule.hpp), so unit tests exercise the policies as the agent runs them. It also keeps
+// the figures the replay reports: the fraction of accesses served by the fastest tier, bytes and
+// moves.
 //
 // Thread-safety: a Simulator is used by one thread.
 #pragma once
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "heat/temperature.hpp"
+#include "heat/rule.hpp"
 #include "policy/policy.hpp"
 #include "policy/snapshot.hpp"
 
@@ -63,9 +63,7 @@ class Simulator {
 
  private:
   Snapshot s_;
-  heat::TemperatureConfig config_;
-  heat::ReuseEstimator reuse_;
-  double factor_;
+  heat::HeatClock clock_;
   int32_t fastest_tier_;
   SimStats stats_;
 };

@@ -20,3 +20,9 @@ tier_add_test(NAME unit_replay_data
   SOURCES test_replay_data.cpp ${replay_core}
   LABELS unit LIBS tier_workloads tier_static)
 target_include_directories(unit_replay_data PRIVATE ${replay_core_dir})
+# One engine: the agent, tierd's placement and tier-replay make identical plans from one access
+# sequence (the three adapters of libtier/epoch/runner.hpp).
+tier_add_test(NAME unit_epoch_adapters
+  SOURCES test_epoch_adapters.cpp ${replay_core}
+  LABELS unit LIBS tierd_core tier_workloads tier_static)
+target_include_directories(unit_epoch_adapters PRIVATE ${replay_core_dir})

@@ -182,32 +182,38 @@ TEST_CASE("read_table: deltas, heat, refusals and the seqlock", "[daemon]") {
   h->region_generation = 1;
   const std::vector<int32_t> nodes = {0, 1};
   std::string why;
-  REQUIRE(tier::daemon::read_table(&c, 1, 0.5, nodes, &why) == tier::daemon::TableRead::kUpdated);
+  // The engine's heat rule at half-life 1 (each epoch halves the heat).
+  tier::heat::HeatClock clock(tier::heat::TemperatureConfig{1.0});
+  auto read = [&](uint64_t epoch) {
+    clock.begin(epoch);
+    return tier::daemon::read_table(&c, epoch, clock, nodes, &why);
+  };
+  REQUIRE(read(1) == tier::daemon::TableRead::kUpdated);
   REQUIRE(c.chunks.size() == 2);
   CHECK(c.chunks[0].accesses == 0);  // first sight: its history before tierd is not a burst
   CHECK(c.chunks[1].pinned);
   // 50 reads and 7 writes later.
   entries[0].counts = 150 + (7ull << 32);
-  REQUIRE(tier::daemon::read_table(&c, 2, 0.5, nodes, &why) == tier::daemon::TableRead::kUpdated);
+  REQUIRE(read(2) == tier::daemon::TableRead::kUpdated);
   CHECK(c.chunks[0].accesses == 57);
   CHECK(c.chunks[0].temperature == Approx(57));
   CHECK(c.chunks[0].history == 1);
   // A reads counter that wraps carries into the writes half: still 10 reads.
   entries[0].counts = (uint64_t{8} << 32) | 9u;  // reads 150 -> 2^32+9 wraps; writes 7 -> 8
-  REQUIRE(tier::daemon::read_table(&c, 3, 0.5, nodes, &why) == tier::daemon::TableRead::kUpdated);
+  REQUIRE(read(3) == tier::daemon::TableRead::kUpdated);
   CHECK(c.chunks[0].accesses == (0xFFFFFFFFu - 150 + 1) + 9);
 
   // Mid-write (odd sequence): nothing changes.
   h->seq = 1;
-  CHECK(tier::daemon::read_table(&c, 4, 0.5, nodes, &why) == tier::daemon::TableRead::kUnchanged);
+  CHECK(read(4) == tier::daemon::TableRead::kUnchanged);
   h->seq = 2;
   // Published before its region message arrived: waits.
   h->region_generation = 5;
-  CHECK(tier::daemon::read_table(&c, 5, 0.5, nodes, &why) == tier::daemon::TableRead::kUnchanged);
+  CHECK(read(5) == tier::daemon::TableRead::kUnchanged);
   h->region_generation = 1;
   // A count beyond capacity is refused, and the client's chunks are dropped.
   h->count = 1000;
-  CHECK(tier::daemon::read_table(&c, 6, 0.5, nodes, &why) == tier::daemon::TableRead::kRefused);
+  CHECK(read(6) == tier::daemon::TableRead::kRefused);
   CHECK(why.find("exceeds its capacity") != std::string::npos);
   CHECK(c.chunks.empty());
 }
