@@ -104,6 +104,18 @@ void ChunkTable::free_slots(SlotId first, uint32_t count) {
   }
 }
 
+void ChunkTable::touch_wide(uintptr_t first, uintptr_t last, uint64_t add) {
+  // Only registered windows can be credited: walk the regions that meet [first, last].
+  std::shared_lock lock(mutex_);
+  for (const RegionInfo &r : regions_) {
+    if (r.id == 0) continue;
+    const uintptr_t r_first = r.base >> shift_, r_last = (r.base + r.length - 1) >> shift_;
+    if (r_last < first || r_first > last) continue;
+    for (uintptr_t w = std::max(first, r_first); w <= std::min(last, r_last); ++w)
+      if (const uint32_t s = lookup_slot1(w)) credit(s - 1, add);
+  }
+}
+
 Result<RegionId> ChunkTable::register_region(const RegionSpec &spec) {
   const uintptr_t base = reinterpret_cast<uintptr_t>(spec.base);
   if (!spec.base || spec.length == 0)

@@ -117,11 +117,15 @@ class ChunkTable {
   // Credits `reads` and `writes` accesses to every chunk [ptr, ptr+len) touches (len 0 counts
   // as 1 byte). Untracked addresses are ignored. Lock-free, no locked instruction while the
   // thread has a stripe; a few ns for one chunk.
+  // A range wider than kWideTouchWindows windows is walked region by region instead (bounded by
+  // the registered chunks, whatever the length: tier_touch(rt, NULL, SIZE_MAX) returns at once).
   void touch(const void *ptr, size_t len, uint32_t reads, uint32_t writes) {
     const uintptr_t a = reinterpret_cast<uintptr_t>(ptr);
+    const uintptr_t end = len && a + len - 1 >= a ? a + len - 1 : (len ? UINTPTR_MAX : a);
     const uintptr_t first = a >> shift_;
-    const uintptr_t last = (a + (len ? len - 1 : 0)) >> shift_;
+    const uintptr_t last = end >> shift_;
     const uint64_t add = uint64_t{reads} | (uint64_t{writes} << 32);
+    if (last - first >= kWideTouchWindows) return touch_wide(first, last, add);
     for (uintptr_t c = first; c <= last; ++c)
       if (const uint32_t s = lookup_slot1(c)) credit(s - 1, add);
   }
@@ -207,6 +211,8 @@ class ChunkTable {
     const uint32_t s = lookup_slot1(window);
     return s ? slot_chunk_unlocked(s - 1) : nullptr;
   }
+  static constexpr uintptr_t kWideTouchWindows = 4096;
+  void touch_wide(uintptr_t first, uintptr_t last, uint64_t add);
   // One touch's worth of counts to a slot the lookup (or the group table) gave.
   void credit(SlotId slot, uint64_t add) {
     if (stripes_.add(slot, add)) return;

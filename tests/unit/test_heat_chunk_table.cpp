@@ -105,6 +105,23 @@ TEST_CASE("touch credits every chunk a range covers, and ignores untracked memor
   REQUIRE(t.counts_at(at(6 * kMiB)) == 0);
 }
 
+TEST_CASE("a touch over a huge range does work bounded by the registered chunks") {
+  ChunkTable t;
+  REQUIRE(t.register_region({at(0), 4 * kMiB}).ok());
+  REQUIRE(t.register_region({at(uintptr_t{1} << 38), 2 * kMiB}).ok());  // 256 GiB further
+  // The whole address space (what tier_touch(rt, NULL, SIZE_MAX) asks): each registered chunk
+  // is credited once, and the call returns at once instead of walking 2^43 windows.
+  t.touch(nullptr, SIZE_MAX, 1, 0);
+  REQUIRE(reads_of(t, at(0)) == 1);
+  REQUIRE(reads_of(t, at(2 * kMiB)) == 1);
+  REQUIRE(reads_of(t, at(uintptr_t{1} << 38)) == 1);
+  // A wide range that ends inside the first region credits only what it covers.
+  t.touch(reinterpret_cast<void *>(kBase - (uintptr_t{1} << 36)), (uintptr_t{1} << 36) + 1, 0, 2);
+  REQUIRE(writes_of(t, at(0)) == 2);
+  REQUIRE(writes_of(t, at(2 * kMiB)) == 0);
+  REQUIRE(writes_of(t, at(uintptr_t{1} << 38)) == 0);
+}
+
 TEST_CASE("object groups span whole chunks of one region and are touched as one") {
   ChunkTable t;
   REQUIRE(t.register_region({at(0), 16 * kMiB}).ok());
