@@ -222,6 +222,25 @@ TEST_CASE("tier_where reports untouched pages as not resident and works on forei
   REQUIRE(w.entries[0].node == r.node_of_kind(TIER_KIND_DRAM));
 }
 
+TEST_CASE("tier_where over a huge mostly unmapped range queries only what is mapped") {
+  Rt r("default");
+  auto *m = static_cast<char *>(tier_malloc(r.rt, 4 * kMiB, nullptr));
+  REQUIRE(m != nullptr);
+  std::memset(m, 1, 4 * kMiB);
+  // 64 TiB from the block on (most of it nothing): the kernel is asked about the mapped parts
+  // only, the rest is unknown, and the block's bytes are all found.
+  const size_t len = size_t{64} << 40;
+  tier_where_result w{};
+  w.size = sizeof w;
+  REQUIRE(tier_where(r.rt, m, len, &w) == TIER_OK);
+  uint64_t placed = 0;
+  for (int i = 0; i < w.nentries; ++i) placed += w.entries[i].bytes;
+  REQUIRE(placed >= 4 * kMiB);
+  REQUIRE(placed + w.not_resident + w.unknown == len);
+  REQUIRE(w.unknown > len / 2);
+  REQUIRE(tier_free(r.rt, m) == TIER_OK);
+}
+
 TEST_CASE("equal policies share one placement") {
   Rt r("default");
   tier_policy a = TIER_POLICY_INIT, b = TIER_POLICY_INIT;
