@@ -484,6 +484,23 @@ Status FileDevice::release(uint32_t host, uint64_t generation, const Tag &tag) {
   });
 }
 
+Status FileDevice::decline_release(uint32_t host, uint64_t generation, const Tag &tag) {
+  return transact([&](State &s) -> Result<bool> {
+    if (Status st = check_host(path_, s.table, host, generation); !st) return std::move(st).error();
+    Extent *e = find(s.table.extents, tag);
+    if (!e) return unknown_tag(path_, tag);
+    if (e->host != host)
+      return make_error(TIER_EPERM, path_ + ": " + e->describe() + " is host " +
+                                        std::to_string(e->host) + "'s, not host " +
+                                        std::to_string(host) + "'s");
+    if (e->state != ExtentState::kReleasing)
+      return make_error(TIER_EINVAL, path_ + ": " + e->describe() + " is " + state_name(e->state) +
+                                         ", not asked back");
+    e->state = ExtentState::kAccepted;
+    return true;
+  });
+}
+
 Result<ExtentMapping> FileDevice::map(const Extent &extent) {
   if (extent.length == 0 || extent.offset % kFileAlignment || extent.length % kFileAlignment ||
       extent.offset >= media_bytes_ || extent.length > media_bytes_ - extent.offset)

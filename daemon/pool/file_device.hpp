@@ -58,6 +58,7 @@ class FileDevice final : public PoolDevice {
   Result<uint64_t> host_generation(uint32_t host) override;
   Status accept(uint32_t host, uint64_t generation, const Tag &tag) override;
   Status release(uint32_t host, uint64_t generation, const Tag &tag) override;
+  Status decline_release(uint32_t host, uint64_t generation, const Tag &tag) override;
   Result<ExtentMapping> map(const Extent &extent) override;
 
  private:

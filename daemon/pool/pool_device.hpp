@@ -99,6 +99,9 @@ class PoolDevice {
   virtual Status accept(uint32_t host, uint64_t generation, const Tag &tag) = 0;
   // Releases an accepted or releasing extent: the host has moved its data off.
   virtual Status release(uint32_t host, uint64_t generation, const Tag &tag) = 0;
+  // Declines a release request (state back to kAccepted): the host could not move its data
+  // off in time. The reason travels through the coordination store, not the device.
+  virtual Status decline_release(uint32_t host, uint64_t generation, const Tag &tag) = 0;
   // Maps an extent's media (read-write, shared with every host mapping it).
   virtual Result<ExtentMapping> map(const Extent &extent) = 0;
 };
