@@ -29,7 +29,8 @@ ExtentMapping &ExtentMapping::operator=(ExtentMapping &&o) noexcept {
 }
 
 Result<std::vector<Extent>> choose_free(const DeviceTable &table, uint64_t media_bytes,
-                                        uint64_t alignment, uint64_t bytes, uint32_t max_extents) {
+                                        uint64_t alignment, uint64_t bytes, uint32_t max_extents,
+                                        uint64_t max_extent_bytes) {
   if (bytes == 0 || max_extents == 0)
     return make_error(TIER_EINVAL, "a grant needs at least one byte in at least one extent");
   uint64_t want = (bytes + alignment - 1) / alignment * alignment;
@@ -38,18 +39,21 @@ Result<std::vector<Extent>> choose_free(const DeviceTable &table, uint64_t media
   std::sort(used.begin(), used.end());
   std::vector<Extent> out;
   uint64_t at = 0, free_total = 0;
+  const uint64_t cap = max_extent_bytes ? max_extent_bytes : UINT64_MAX;
   auto take = [&](uint64_t from, uint64_t to) -> Status {
     if (to <= from) return {};
     free_total += to - from;
-    if (want == 0 || out.size() == max_extents) return {};
-    Extent e;
-    e.offset = from;
-    e.length = std::min(want, to - from);
-    Result<Tag> tag = Tag::random();
-    if (!tag) return std::move(tag).error();
-    e.tag = *tag;
-    want -= e.length;
-    out.push_back(e);
+    while (want != 0 && out.size() < max_extents && from < to) {
+      Extent e;
+      e.offset = from;
+      e.length = std::min({want, to - from, cap});
+      Result<Tag> tag = Tag::random();
+      if (!tag) return std::move(tag).error();
+      e.tag = *tag;
+      want -= e.length;
+      from += e.length;
+      out.push_back(e);
+    }
     return {};
   };
   for (const auto &[begin, end] : used) {

@@ -109,7 +109,10 @@ class PoolDevice {
 // First-fit choice of up to `max_extents` free ranges totalling `bytes` (rounded up to the
 // device's alignment) with fresh random tags, for add_extents(). TIER_ENOMEM naming the free
 // bytes when the media has not enough room in that many pieces.
+// `max_extent_bytes` (a multiple of the alignment, or 0 for no limit) caps each extent, so that
+// capacity can later be asked back in pieces of that size.
 Result<std::vector<Extent>> choose_free(const DeviceTable &table, uint64_t media_bytes,
-                                        uint64_t alignment, uint64_t bytes, uint32_t max_extents);
+                                        uint64_t alignment, uint64_t bytes, uint32_t max_extents,
+                                        uint64_t max_extent_bytes = 0);
 
 }  // namespace tier::pool
