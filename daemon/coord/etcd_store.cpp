@@ -70,7 +70,13 @@ Result<std::string> EtcdStore::call(const char *what, const std::string &target,
     if (reply->status != 200) {
       Error e = etcd::decode_error(std::string("etcd ") + what + " at " + ep.url, reply->status,
                                    reply->body);
-      // A member without a leader, or one shutting down, wrote nothing: try another.
+      if (e.status == TIER_EBUSY && kind == Kind::kWrite) {
+        // "request timed out", "leader changed", "server stopped": the proposal may still be
+        // committed (the restart-under-load test sees it happen), so it is not resent.
+        e.message += " (outcome unknown: the request was sent)";
+        return e;
+      }
+      // A read refused as unavailable (no leader, stopping) can be asked elsewhere.
       if (e.status == TIER_EBUSY && n + 1 < endpoints_.size()) {
         failures += "; " + e.message;
         continue;

@@ -10,13 +10,14 @@
 //    each connection attempt a shorter one (connect_timeout). A call never blocks longer, and
 //    never aborts.
 //  - Endpoints are tried in turn, starting at the last one that answered. A request that was
-//    never sent (connection refused, connect timeout) or that a member refused as UNAVAILABLE
-//    moves on to the next endpoint; a read also moves on after a lost reply.
+//    never sent (connection refused, connect timeout) moves on to the next endpoint; so does a
+//    read after a lost reply or an UNAVAILABLE refusal.
 //  - When no endpoint answers: TIER_EBUSY, naming each endpoint and what failed there.
-//  - A write (txn with a put or delete, grant, revoke) whose reply was lost after it was sent
-//    is not resent: etcd may have applied it. It returns TIER_EBUSY whose message says "outcome
-//    unknown"; the caller re-reads before deciding (a compare-and-swap's own compares make
-//    that safe: re-read, then retry with the revision read).
+//  - A write (txn with a put or delete, grant, revoke) that was sent and got no definite
+//    answer (the reply was lost, or etcd said "request timed out", "leader changed", "server
+//    stopped") is not resent: etcd may have committed it. It returns TIER_EBUSY whose message
+//    says "outcome unknown"; the caller re-reads before deciding (a compare-and-swap's own
+//    compares make that safe: re-read, then retry with the revision read).
 // Thread-safe: calls share only the immutable options and the index of the preferred endpoint.
 #pragma once
 
