@@ -36,6 +36,7 @@ class EtcdProcess {
   // SIGTERM (graceful) or SIGKILL, and waits for the process to be gone.
   void stop(bool graceful);
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   std::string client_url() const;
   const std::string &data_dir() const { return data_dir_; }
