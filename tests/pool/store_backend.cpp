@@ -6,6 +6,8 @@
 #include <cstdlib>
 
 #include "coord/embedded_store.hpp"
+#include "coord/etcd_store.hpp"
+#include "etcd_harness.hpp"
 
 namespace tier::test {
 
@@ -23,6 +25,38 @@ class EmbeddedBackend final : public Backend {
   std::shared_ptr<coord::EmbeddedStore> store_ = std::make_shared<coord::EmbeddedStore>();
 };
 
+// The binary's etcd: started by the first case that needs it; killed, and its directory
+// removed, at exit.
+EtcdProcess *the_etcd = nullptr;
+
+EtcdProcess &shared_etcd() {
+  if (!the_etcd) {
+    require_etcd_or_skip();
+    the_etcd = new EtcdProcess();
+    if (Status s = the_etcd->start(); !s) {
+      std::fprintf(stderr, "%s\n", s.error().message.c_str());
+      std::exit(1);
+    }
+    std::atexit([] { delete the_etcd; });
+  }
+  return *the_etcd;
+}
+
+class EtcdBackend final : public Backend {
+ public:
+  EtcdBackend() : store_(connect()) {}
+  coord::Store &store() override { return *store_; }
+  std::shared_ptr<coord::Store> connect() override {
+    auto s = coord::EtcdStore::open({{shared_etcd().client_url()}});
+    REQUIRE(s.ok());
+    return std::shared_ptr<coord::Store>(std::move(s).value());
+  }
+  bool is_etcd() const override { return true; }
+
+ private:
+  std::shared_ptr<coord::Store> store_;
+};
+
 }  // namespace
 
 Backend::Backend() : prefix("/t/" + std::to_string(next_case++) + "/") {}
@@ -30,13 +64,8 @@ Backend::Backend() : prefix("/t/" + std::to_string(next_case++) + "/") {}
 std::unique_ptr<Backend> embedded_backend() {
   return std::make_unique<EmbeddedBackend>();
 }
-
-}  // namespace tier::test
-
-namespace tier::test {
-// EtcdStore arrives with the next commit; until then the [etcd] cases are not registered.
 std::unique_ptr<Backend> etcd_backend() {
-  std::fprintf(stderr, "EtcdStore is not built yet\n");
-  std::exit(77);
+  return std::make_unique<EtcdBackend>();
 }
+
 }  // namespace tier::test
