@@ -24,13 +24,21 @@ function(tier_set_warnings_and_sanitizers)
   endif()
 endfunction()
 
-# tier_add_test(NAME name SOURCES a.cpp ... LABELS unit ... [ENV K=V ...] [LIBS ...] [TIMEOUT s])
+# tier_add_test(NAME name SOURCES a.cpp ... LABELS unit ... [ENV K=V ...] [LIBS ...] [TIMEOUT s]
+#               [EXE target] [ARGS ...])
 # Builds a Catch2 executable and registers it with CTest. Exit code 77 means "skipped" and is
-# reported as such, never as a pass.
+# reported as such, never as a pass. EXE runs an executable an earlier tier_add_test built
+# (instead of building one; SOURCES and LIBS are then not given), and ARGS are passed to it,
+# so that one binary can be registered as several tests (Catch2 tag filters).
 function(tier_add_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LABELS;ENV;LIBS" ${ARGN})
-  add_executable(${T_NAME} ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE tier_catch_main ${T_LIBS})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT;EXE" "SOURCES;LABELS;ENV;LIBS;ARGS" ${ARGN})
+  if(T_EXE)
+    set(T_COMMAND ${T_EXE})
+  else()
+    add_executable(${T_NAME} ${T_SOURCES})
+    target_link_libraries(${T_NAME} PRIVATE tier_catch_main ${T_LIBS})
+    set(T_COMMAND ${T_NAME})
+  endif()
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
@@ -42,7 +50,7 @@ function(tier_add_test)
   if(T_NAME MATCHES "^integration_daemon_")
     list(APPEND T_LABELS daemon)
   endif()
-  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  add_test(NAME ${T_NAME} COMMAND ${T_COMMAND} ${T_ARGS})
   set_tests_properties(${T_NAME} PROPERTIES
     LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} SKIP_RETURN_CODE 77
     ENVIRONMENT "TIER_SOURCE_DIR=${PROJECT_SOURCE_DIR};TIER_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;${T_ENV}")

@@ -57,6 +57,15 @@ struct Config {
   std::string metrics_address = "127.0.0.1";
   uint16_t metrics_port = 9464;
   std::string log_level = "info";  // error, warning, info, debug
+  // [pool]: the CXL 3.1 pool this host draws on (docs/pool.md). Every key needs a restart.
+  std::string pool_backend = "none";             // none, file
+  std::string pool_path = "/dev/shm/tier-pool";  // the file backend's pool file
+  uint64_t pool_size = 1ull << 30;               // media bytes, when tierd formats the file
+  uint32_t pool_host_id = 0;                     // 0..63, unique among the pool's hosts
+  std::string pool_coordination = "embedded";    // the coordination store (docs/pool.md)
+  uint64_t pool_extent_size = 64ull << 20;       // the largest extent a grant offers
+  uint32_t pool_giveback_timeout_ms = 5000;      // moving data off before declining
+  uint32_t pool_lease_ttl_s = 10;                // the host's lease in the store
 
   bool operator==(const Config &) const = default;  // field by field, config_path included
 };

@@ -62,13 +62,16 @@ std::string config_text(const Config &config) {
   o << "# tierd effective configuration";
   if (!config.config_path.empty()) o << " (file: " << config.config_path << ", flags on top)";
   o << "\n";
-  bool in_metrics = false;
+  // Keys of a table ([metrics], [pool]) are "<table>.<name>" and follow its header; the table
+  // keys come after the top-level ones in key_specs(), so every header is written once.
+  std::string section;
   for (const detail::KeySpec &k : detail::key_specs()) {
     std::string key = k.key;
-    if (key.rfind("metrics.", 0) == 0) {
-      if (!in_metrics) o << "\n[metrics]\n";
-      in_metrics = true;
-      key = key.substr(8);
+    const size_t dot = key.find('.');
+    if (dot != std::string::npos) {
+      if (key.substr(0, dot) != section) o << "\n[" << key.substr(0, dot) << "]\n";
+      section = key.substr(0, dot);
+      key = key.substr(dot + 1);
     }
     o << key << " = " << k.show(config) << "\n";
   }

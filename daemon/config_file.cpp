@@ -79,18 +79,22 @@ Status set_scalar(const Ctx &ctx, Config &config, const KeySpec &spec, const tom
   return {};
 }
 
-Status parse_metrics(const Ctx &ctx, Config &config, const toml::node &node) {
+// A table of scalar keys ([metrics], [pool]): its keys are "<section>.<name>" in key_specs().
+Status parse_section(const Ctx &ctx, Config &config, const toml::node &node,
+                     const std::string &section) {
   const toml::table *t = node.as_table();
   if (!t)
-    return ctx.fail(node.source(), "metrics",
-                    std::string("expected a [metrics] table, got ") + type_name(node));
+    return ctx.fail(node.source(), section,
+                    "expected a [" + section + "] table, got " + type_name(node));
+  const std::string prefix = section + ".";
   std::vector<std::string> known;
   for (const KeySpec &k : detail::key_specs())
-    if (std::string(k.key).rfind("metrics.", 0) == 0) known.push_back(std::string(k.key).substr(8));
+    if (std::string(k.key).rfind(prefix, 0) == 0)
+      known.push_back(std::string(k.key).substr(prefix.size()));
   for (auto &&[key, value] : *t) {
     std::string name(key.str());
-    const KeySpec *spec = detail::find_key("metrics." + name);
-    if (!spec) return unknown_key(ctx, key, "metrics." + name, name, known);
+    const KeySpec *spec = detail::find_key(prefix + name);
+    if (!spec) return unknown_key(ctx, key, prefix + name, name, known);
     if (Status st = set_scalar(ctx, config, *spec, value); !st) return st;
   }
   return {};
@@ -195,15 +199,15 @@ Result<Config> parse_config_text(std::string_view text, const std::string &origi
   }
   Config config;
   config.config_path = origin;
-  std::vector<std::string> known = {"metrics", "clients"};
+  std::vector<std::string> known = {"metrics", "pool", "clients"};
   for (const KeySpec &k : detail::key_specs())
     if (std::string(k.key).find('.') == std::string::npos) known.emplace_back(k.key);
 
   for (auto &&[key, value] : root) {
     std::string name(key.str());
     Status st;
-    if (name == "metrics") {
-      st = parse_metrics(ctx, config, value);
+    if (name == "metrics" || name == "pool") {
+      st = parse_section(ctx, config, value, name);
     } else if (name == "clients") {
       st = parse_clients(ctx, config, value);
     } else if (const KeySpec *spec = detail::find_key(name);

@@ -39,6 +39,15 @@ struct DaemonOptions {
   bool metrics_enabled = false;
   std::string metrics_address = "127.0.0.1";  // a literal IPv4 or IPv6 address
   uint16_t metrics_port = 9464;               // 0 = any free port (logged)
+  // The CXL pool (Config's [pool]; docs/pool.md). pool_backend "none": no pool.
+  std::string pool_backend = "none";
+  std::string pool_path = "/dev/shm/tier-pool";
+  uint64_t pool_size = 1ull << 30;
+  uint32_t pool_host_id = 0;
+  std::string pool_coordination = "embedded";
+  uint64_t pool_extent_size = 64ull << 20;
+  uint32_t pool_giveback_timeout_ms = 5000;
+  uint32_t pool_lease_ttl_s = 10;
 };
 
 }  // namespace tier::daemon

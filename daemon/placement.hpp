@@ -80,6 +80,16 @@ class Placement {
   // unknown; the number of chunks handed to the mover otherwise.
   Result<uint64_t> migrate(ClientState *client, uint64_t start, uint64_t end, int32_t node);
 
+  // The capacity the plans keep `node` within: the CXL pool's host side sets its pool node's to
+  // the extents it holds (daemon/pool/pool_host.hpp). TIER_EINVAL for an unknown node.
+  Status set_node_capacity(int32_t node, uint64_t bytes);
+
+  // Moves at least `bytes` of the chunks on `node` (the coldest first, pinned ones never) to
+  // other nodes with room under their capacity, the nearest tier first (placement_evacuate.cpp).
+  // Returns the bytes handed to the movers now; fewer when the other nodes are full or a client
+  // has not applied its previous batch (the caller asks again at the next epoch).
+  uint64_t evacuate(const std::vector<ClientState *> &clients, int32_t node, uint64_t bytes);
+
   // Per node of topology().nodes, in that order.
   std::vector<NodeUsage> node_usage(const std::vector<ClientState *> &clients) const;
 

@@ -122,6 +122,13 @@ Status Server::setup() {
                         [this](const char *level, const std::string &text) { log(level, text); });
   if (!p) return std::move(p).error();
   placement_ = std::move(*p);
+  if (options_.pool_backend != "none") {
+    Result<std::unique_ptr<PoolService>> pool = PoolService::create(
+        options_, placement_.get(),
+        [this](const char *level, const std::string &text) { log(level, text); });
+    if (!pool) return std::move(pool).error();
+    pool_ = std::move(*pool);
+  }
 
   // Signals arrive through the signalfd only.
   sigset_t mask;
@@ -323,6 +330,9 @@ int Server::run() {
           timer_armed_ = false;
           if (!stopping_) {
             const EpochSummary s = placement_->run_epoch(clients());
+            // After the plan: the clients' published use is fresh, and the pool's moves
+            // (give-backs) join the batches the plan did not fill.
+            if (pool_) pool_->step(clients());
             if (metrics_endpoint_) publish_metrics();
             if (s.moves_issued)
               log("debug", "epoch " + std::to_string(s.epoch) + ": " +
@@ -547,7 +557,8 @@ void Server::handle(Conn *c, const char *data, size_t len, int fd) {
     case dp::MsgType::kCtlClients:
     case dp::MsgType::kCtlPolicyGet:
     case dp::MsgType::kCtlPolicySet:
-    case dp::MsgType::kCtlMigrate: {
+    case dp::MsgType::kCtlMigrate:
+    case dp::MsgType::kCtlPool: {
       if (c->client) {
         refuse(c, TIER_EPROTO, "control request on a client connection");
         return;
@@ -679,6 +690,26 @@ void Server::handle_control(Conn *c, dp::MsgType type, const dp::CtlMsg &m) {
         std::memcpy(buf.data() + dp::clients_reply_size(i), &s, sizeof s);
       }
       (void)dp::send_message(c->fd, buf.data(), buf.size(), -1, true);
+      return;
+    }
+    case dp::MsgType::kCtlPool: {
+      if (!pool_) {
+        refuse(c, TIER_ENODEV, "tierd runs without a pool (pool.backend = \"none\")");
+        return;
+      }
+      Result<std::string> json = pool_->status_json();
+      if (!json) {
+        refuse(c, json.status(), "pool: " + json.error().message);
+        return;
+      }
+      const auto n = static_cast<uint32_t>(json->size());
+      std::vector<char> buf(std::max(dp::pool_reply_size(n), sizeof(dp::PoolReply)));
+      auto *r = reinterpret_cast<dp::PoolReply *>(buf.data());
+      r->h = dp::make_message<dp::HelloOkMsg>(dp::MsgType::kPoolReply).h;
+      r->h.length = static_cast<uint32_t>(dp::pool_reply_size(n));
+      r->length = n;
+      std::memcpy(buf.data() + offsetof(dp::PoolReply, json), json->data(), n);
+      (void)dp::send_message(c->fd, buf.data(), dp::pool_reply_size(n), -1, true);
       return;
     }
     case dp::MsgType::kCtlPolicyGet: {

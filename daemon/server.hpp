@@ -38,6 +38,7 @@
 #include "daemon_options.hpp"
 #include "metrics_endpoint.hpp"
 #include "placement.hpp"
+#include "pool_service.hpp"
 
 namespace tier::daemon {
 
@@ -127,6 +128,7 @@ class Server {
   DaemonOptions options_;
   ReloadFn reload_fn_;
   std::unique_ptr<Placement> placement_;
+  std::unique_ptr<PoolService> pool_;  // [pool] backend set; destroyed before placement_
   io_uring ring_{};
   bool ring_ready_ = false;
   int listen_fd_ = -1, timer_fd_ = -1, signal_fd_ = -1;

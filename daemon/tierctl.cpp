@@ -1,6 +1,7 @@
 // tierctl.cpp - entry point of tierctl, the command-line view of Tier: parses the global
 // options and dispatches to a subcommand (tierctl.hpp). Today it shows the topology
-// (`nodes`, `presets`) and talks to tierd (`status`, `top`, `clients`, `policy`, `migrate`).
+// (`nodes`, `presets`) and talks to tierd (`status`, `top`, `clients`, `policy`, `migrate`,
+// `pool`).
 //
 //   tierctl [--topology SPEC] [--json] COMMAND [ARGS]
 // Unknown commands or options print the usage on stderr and exit 2.
@@ -24,6 +25,8 @@ const std::vector<Command> &commands() {
       {"policy", "get|set NAME", "tierd's placement policy (set: admin)", cmd_policy},
       {"migrate", "--pid P --range A-B --to NODE", "move a client's registered memory now (admin)",
        cmd_migrate},
+      {"pool", "", "tierd's CXL pool: hosts, leases, extents by host and tag, give-backs",
+       cmd_pool},
   };
   return kCommands;
 }

@@ -35,5 +35,6 @@ int cmd_top(const GlobalOptions &options, const std::vector<std::string> &args);
 int cmd_clients(const GlobalOptions &options, const std::vector<std::string> &args);
 int cmd_policy(const GlobalOptions &options, const std::vector<std::string> &args);
 int cmd_migrate(const GlobalOptions &options, const std::vector<std::string> &args);
+int cmd_pool(const GlobalOptions &options, const std::vector<std::string> &args);
 
 }  // namespace tier::cli

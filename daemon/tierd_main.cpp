@@ -39,6 +39,14 @@ DaemonOptions from_config(const Config &c) {
   o.metrics_enabled = c.metrics_enabled;
   o.metrics_address = c.metrics_address;
   o.metrics_port = c.metrics_port;
+  o.pool_backend = c.pool_backend;
+  o.pool_path = c.pool_path;
+  o.pool_size = c.pool_size;
+  o.pool_host_id = c.pool_host_id;
+  o.pool_coordination = c.pool_coordination;
+  o.pool_extent_size = c.pool_extent_size;
+  o.pool_giveback_timeout_ms = c.pool_giveback_timeout_ms;
+  o.pool_lease_ttl_s = c.pool_lease_ttl_s;
   return o;
 }
 

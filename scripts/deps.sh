@@ -21,6 +21,7 @@ packages=(
   qemu-system-x86 busybox-static cpio gnuplot-nox python3
   pybind11-dev python3-dev python3-numpy python3-pytest python3-torch
   redis-server redis-tools
+  etcd-server nlohmann-json3-dev
 )
 
 need=()

@@ -14,7 +14,9 @@
 //    one, and each key carries create_revision, mod_revision and version as in etcd.
 //  - A key attached to a lease is deleted when the lease expires or is revoked.
 //  - Errors: TIER_EBUSY when the store cannot be reached now (etcd down or restarting: the caller
-//    may retry, nothing was written), TIER_EPROTO for a reply that cannot be understood,
+//    may retry, nothing was written; except that a write sent to etcd with no definite answer
+//    back says "outcome unknown" in its message: it may have been committed, so re-read before
+//    retrying), TIER_EPROTO for a reply that cannot be understood,
 //    TIER_ENODEV for an unknown or expired lease, TIER_EINVAL for a bad argument (an empty key).
 //    A transaction whose compares fail is not an error: TxnResult::succeeded is false.
 //  - Thread-safety: every call may be made from any thread; calls are independent.
@@ -44,7 +46,8 @@ struct KeyValue {
 
 // One comparison of a transaction, as etcd's Compare. A key that does not exist has
 // version 0, create_revision 0 and mod_revision 0 (so "create if absent" is
-// {key, kCreateRevision, kEqual, 0}), and compares unequal to every value.
+// {key, kCreateRevision, kEqual, 0}), and compares unequal to every value: as in etcd, every
+// kValue compare on it fails, kNotEqual included.
 struct Compare {
   enum class Target { kVersion, kCreateRevision, kModRevision, kValue };
   enum class Op { kEqual, kNotEqual, kLess, kGreater };

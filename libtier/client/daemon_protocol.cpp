@@ -35,6 +35,10 @@ const char *type_name(MsgType type) {
       return "policy-set";
     case MsgType::kCtlMigrate:
       return "migrate";
+    case MsgType::kCtlPool:
+      return "pool";
+    case MsgType::kPoolReply:
+      return "pool-reply";
     case MsgType::kCtlOk:
       return "ok";
     case MsgType::kStatusReply:
@@ -62,10 +66,12 @@ size_t message_size(MsgType type) {
     case MsgType::kCtlPolicyGet:
     case MsgType::kCtlPolicySet:
     case MsgType::kCtlMigrate:
+    case MsgType::kCtlPool:
       return sizeof(CtlMsg);
     case MsgType::kStatusReply:
       return sizeof(StatusReply);
     case MsgType::kClientsReply:
+    case MsgType::kPoolReply:
       return 0;
   }
   return 0;
@@ -96,6 +102,16 @@ Result<MsgType> check_message(const void *buf, size_t len) {
     if (count > kMaxClientsListed || clients_reply_size(count) != len)
       return make_error(TIER_EPROTO, "clients reply: count " + std::to_string(count) +
                                          " does not match its length " + std::to_string(len));
+    return type;
+  }
+  if (type == MsgType::kPoolReply) {
+    if (len < offsetof(PoolReply, json))
+      return make_error(TIER_EPROTO, "pool reply shorter than its header");
+    uint32_t n = 0;
+    std::memcpy(&n, static_cast<const char *>(buf) + offsetof(PoolReply, length), sizeof n);
+    if (n > kMaxPoolJson || pool_reply_size(n) != len)
+      return make_error(TIER_EPROTO, "pool reply: length " + std::to_string(n) +
+                                         " does not match the datagram's " + std::to_string(len));
     return type;
   }
   const size_t want = message_size(type);

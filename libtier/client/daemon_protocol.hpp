@@ -44,9 +44,11 @@ enum class MsgType : uint16_t {
   kCtlPolicyGet = 18,
   kCtlPolicySet = 19,  // admin
   kCtlMigrate = 20,    // admin
+  kCtlPool = 21,       // the CXL pool's state (tierctl pool)
   kCtlOk = 32,         // tierd -> tierctl: done, with a text
   kStatusReply = 33,
   kClientsReply = 34,
+  kPoolReply = 35,  // PoolReply: the pool's state as JSON (docs/pool.md, "tierctl pool")
 };
 const char *type_name(MsgType type);
 
@@ -151,6 +153,17 @@ struct ClientsReply {
 };
 inline size_t clients_reply_size(uint32_t count) {
   return offsetof(ClientsReply, clients) + size_t{count} * sizeof(ClientStatus);
+}
+
+// The pool's state as a JSON document of `length` bytes (no terminating NUL).
+struct PoolReply {
+  MsgHeader h;
+  uint32_t length = 0;
+  char json[4];  // `length` bytes; the message is sized to them
+};
+inline constexpr uint32_t kMaxPoolJson = kMaxMessage - 64;
+inline size_t pool_reply_size(uint32_t length) {
+  return offsetof(PoolReply, json) + size_t{length};
 }
 
 // ---- The shared table (one memfd per client, sealed against shrinking and growing) --------
